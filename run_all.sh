@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set everything up (first run only) and regenerate every figure, its executed notebook and figures/CLAIMS.md.
+#   ./run_all.sh                      every notebook at the default profile (quick: a 2-core laptop CPU)
+#   ./run_all.sh --profile paper      the papers' own settings (meant for a GPU)
+#   ./run_all.sh --only NAME [NAME]   some notebooks;   ./run_all.sh --list   what there is
+# Exits non-zero, naming each notebook that failed.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/bootstrap.sh
+if [ "${1:-}" = "--list" ]; then exec .venv/bin/python -m uinfo list; fi
+exec .venv/bin/python -m uinfo run "$@"

@@ -1,0 +1,75 @@
+"""Notebook parameters, the runner's failure reporting and CLAIMS.md."""
+import json
+
+import nbformat
+import pytest
+
+from uinfo import runner
+from uinfo.notebook import check_parameters, claim, record_claims, snapshot
+
+DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "device"}
+
+
+def namespace(tmp_path, **extra):
+    ns = {"nb": object()}
+    base = snapshot(ns)
+    ns.update({"profile": "quick", "seeds": None, "store_dir": None, "figures_dir": str(tmp_path), "device": "cpu",
+               **extra})
+    return ns, base
+
+
+def test_unknown_parameter_stops_the_notebook(tmp_path):
+    ns, base = namespace(tmp_path, profle="paper")
+    with pytest.raises(ValueError, match=r"unknown notebook parameter\(s\) \['profle'\]"):
+        check_parameters(ns, base, DECLARED)
+
+
+@pytest.mark.parametrize("bad", [dict(profile="fast"), dict(seeds=[-1]), dict(seeds="3"), dict(device="tpu")])
+def test_invalid_parameter_values_fail_clearly(tmp_path, bad):
+    ns, base = namespace(tmp_path)
+    ns.update(bad)
+    with pytest.raises(ValueError, match="invalid notebook parameter"):
+        check_parameters(ns, base, DECLARED)
+
+
+def test_seed_count_becomes_a_list_and_folders_resolve(tmp_path):
+    ns, base = namespace(tmp_path, seeds=3)
+    p = check_parameters(ns, base, DECLARED)
+    assert p.seeds == [0, 1, 2] and p.figures_dir == tmp_path and p.store_dir.name == "results"
+
+
+def test_claims_are_recorded_and_collected(tmp_path, capsys):
+    rows = [claim("X rises", "mean x", 0.4, 0.05, True, "5 seeds"), claim("Y falls", "mean y", 0.9, None, False)]
+    record_claims("demo", "smoke", rows, tmp_path)
+    assert "[REPRODUCED] X rises" in capsys.readouterr().out
+    md = runner.write_claims(tmp_path).read_text()
+    assert "| X rises | mean x (5 seeds) | 0.400 ± 0.050 | **reproduced** | `demo` (smoke) |" in md
+    assert "**not reproduced**" in md
+    assert json.loads((tmp_path / "claims" / "demo.json").read_text())["profile"] == "smoke"
+
+
+def test_unknown_notebook_name_is_refused():
+    with pytest.raises(SystemExit, match="unknown notebook"):
+        runner.select(["no_such_notebook"])
+
+
+def _notebook(path, source):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "quick"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def test_runner_exits_nonzero_naming_each_failed_notebook(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    _notebook(src / "good.ipynb", "x = 1")
+    _notebook(src / "bad.ipynb", "raise RuntimeError('deliberate')")
+    failed = runner.run(["bad", "good"], "smoke", notebook_dir=src, out_dir=tmp_path / "out",
+                        figures_dir=tmp_path / "fig")
+    captured = capsys.readouterr()
+    assert failed == 1
+    assert "bad: FAILED" in captured.out and "good: ok" in captured.out
+    assert "1 notebook(s) failed: bad" in captured.err

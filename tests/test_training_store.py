@@ -1,0 +1,143 @@
+"""Training loop, probing, the results store and one small checkerboard run end to end."""
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from uinfo.experiments.checkerboard import (CheckerboardConfig, checkerboard_runs, dynamics_configs,
+                                            run_checkerboard, transient_statistics)
+from uinfo.models import MLP
+from uinfo.probing import extract
+from uinfo.store import Store, config_key
+from uinfo.training import SGDConfig, checkpoint_schedule, train_sgd
+
+TINY = dict(n_samples=300, n_analysis=200, epochs=2, n_checkpoints=4, hidden=(4, 4))
+
+
+def test_checkpoint_schedule_is_dense_early():
+    s = checkpoint_schedule(10000, 20)
+    assert s[0] == 0 and s[1] == 1 and s[-1] == 10000
+    assert s == sorted(set(s))
+    gaps = [b - a for a, b in zip(s[1:], s[2:])]
+    assert gaps[0] < gaps[-1]
+
+
+@pytest.mark.parametrize("bad", [dict(lr=0), dict(lr=-1), dict(batch_size=0), dict(batch_size=2.5),
+                                 dict(epochs=0), dict(momentum=1.0), dict(weight_decay=-1)])
+def test_sgd_config_rejects_invalid_values(bad):
+    with pytest.raises(ValueError, match="invalid SGDConfig"):
+        SGDConfig(**bad)
+
+
+@pytest.mark.parametrize("bad", [dict(hidden=(0, 3)), dict(activation="gelu"), dict(decoder="svm"),
+                                 dict(sigma=-0.1), dict(n_analysis=5), dict(lr=0), dict(seed=-1)])
+def test_checkerboard_config_rejects_invalid_values(bad):
+    with pytest.raises(ValueError):
+        CheckerboardConfig(**bad)
+
+
+def test_training_is_deterministic_and_calls_back_at_checkpoints():
+    x, y = torch.randn(100, 4), torch.randint(0, 2, (100,))
+    weights, calls = [], []
+    for _ in range(2):
+        model = MLP(4, (3,), 2)
+        torch.manual_seed(0)
+        model = MLP(4, (3,), 2)
+        train_sgd(model, x, y, SGDConfig(lr=0.1, batch_size=10, epochs=3), 0, [0, 5, 30],
+                  lambda step, epoch: calls.append((step, epoch)))
+        weights.append(torch.cat([p.flatten() for p in model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+    assert calls[:3] == [(0, 0.0), (5, 0.5), (30, 3.0)]
+
+
+def test_extract_restores_mode_and_rejects_unknown_layers():
+    model = MLP(4, (3, 2), 2)
+    model.train()
+    feats = extract(model, ["hidden1", "hidden2"], torch.randn(10, 4))
+    assert feats["hidden1"].shape == (10, 3) and feats["hidden2"].shape == (10, 2)
+    assert (feats["hidden2"] >= 0).all()  # post-ReLU
+    assert model.training
+    with pytest.raises(ValueError, match="unknown layer"):
+        extract(model, ["hidden9"], torch.randn(2, 4))
+
+
+def test_store_round_trip_and_compute_once(tmp_path):
+    store = Store(tmp_path)
+    cfg = CheckerboardConfig(**TINY)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"a": [1, 2], "b": [0.5, 0.25]})
+
+    first, computed = store.get_or_compute("x", cfg, compute)
+    again, computed_again = store.get_or_compute("x", cfg, compute)
+    assert computed and not computed_again and len(calls) == 1
+    pd.testing.assert_frame_equal(first, again)
+    meta = json.loads((store.path("x", cfg) / "meta.json").read_text())
+    assert meta["config"]["hidden"] == [4, 4] and "code_version" in meta
+    assert config_key("x", cfg) != config_key("x", cfg.replace(seed=1))
+    assert config_key("x", cfg) != config_key("y", cfg)
+
+
+def test_store_leaves_nothing_when_compute_fails(tmp_path):
+    store = Store(tmp_path)
+    cfg = CheckerboardConfig(**TINY)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.get_or_compute("x", cfg, broken)
+    assert store.load("x", cfg) is None
+
+
+def test_store_recomputes_a_corrupt_entry(tmp_path):
+    store = Store(tmp_path)
+    cfg = CheckerboardConfig(**TINY)
+    store.save("x", cfg, pd.DataFrame({"a": [1]}))
+    (store.path("x", cfg) / "meta.json").write_text("{not json")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert store.load("x", cfg) is None
+
+
+def test_checkerboard_run_records_are_tidy_and_reproducible(tmp_path):
+    cfg = CheckerboardConfig(**TINY)
+    a = run_checkerboard(cfg)
+    b = run_checkerboard(cfg)
+    pd.testing.assert_frame_equal(a, b)
+    n_checkpoints = a["step"].nunique()
+    assert len(a) == n_checkpoints * 2 * 3  # checkpoints x layers x variables
+    assert {"run", "seed", "step", "epoch", "layer", "variable", "bits", "train_loss", "val_loss"} <= set(a)
+    assert a["bits"].between(-0.5, 1.05).all()
+    stats = transient_statistics(a)
+    assert len(stats) == 1 and stats["layer"].iloc[0] == "hidden2"
+    store = Store(tmp_path)
+    runs = checkerboard_runs([cfg, cfg.replace(seed=1)], store, progress=False)
+    assert runs.attrs["computed_runs"] == 2
+    assert checkerboard_runs([cfg], store, progress=False).attrs["computed_runs"] == 0
+
+
+def test_profiles_build_configs_and_reject_unknown():
+    cfgs = dynamics_configs("smoke")
+    assert len(cfgs) == 4 and cfgs[0].epochs == 2
+    with pytest.raises(ValueError, match="profile"):
+        dynamics_configs("fast")
+
+
+def test_dynamics_claims_from_synthetic_records():
+    from uinfo.experiments.checkerboard import dynamics_claims
+
+    rows = []
+    for seed in range(3):
+        for step, colour in ((0, 0.5), (10, 0.9), (100, 0.3)):
+            for var, bits in (("colour", colour), ("direction", 0.8), ("configuration", 0.9)):
+                rows.append(dict(run=f"r{seed}", seed=seed, hidden="(5, 5)", step=step, epoch=step / 10,
+                                 layer="hidden2", variable=var, bits=bits + 0.01 * seed))
+    claims = dynamics_claims(pd.DataFrame(rows), "(5, 5)", 0.83)
+    colour, direction = claims[0], claims[1]
+    assert colour["verdict"] == "reproduced" and colour["value"] == pytest.approx(0.31 / 0.91, abs=1e-6)
+    assert direction["verdict"] == "reproduced"
+    rows = [dict(r, bits=0.95) if r["variable"] == "colour" and r["step"] == 100 else r for r in rows]
+    assert dynamics_claims(pd.DataFrame(rows), "(5, 5)", 0.83)[0]["verdict"] == "not reproduced"

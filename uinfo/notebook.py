@@ -1,0 +1,71 @@
+"""Helpers for the figure notebooks: check papermill parameters, resolve folders, record claims."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+PROFILES = ("smoke", "quick", "paper")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def snapshot(namespace: dict) -> set:
+    """The public names defined before the parameters cell (call it in the notebook's first code cell)."""
+    return {name for name in namespace if not name.startswith("_")}
+
+
+def check_parameters(namespace: dict, baseline: set, declared) -> SimpleNamespace:
+    """Validate the notebook's parameters after papermill has injected its own.
+
+    namespace: the notebook's ``globals()``; baseline: ``snapshot(globals())`` taken before the parameters cell;
+    declared: the names the parameters cell defines. A name that papermill injected but the notebook does not
+    declare is a typo and stops the notebook here, before any compute.
+    """
+    new = snapshot(namespace) - baseline
+    unknown = sorted(new - set(declared))
+    if unknown:
+        raise ValueError(f"unknown notebook parameter(s) {unknown}; this notebook takes {sorted(declared)}")
+    missing = sorted(set(declared) - set(namespace))
+    if missing:
+        raise ValueError(f"the parameters cell does not define {missing}")
+    values = {name: namespace[name] for name in declared}
+    problems = []
+    if values.get("profile") not in PROFILES:
+        problems.append(f"profile must be one of {PROFILES}, got {values.get('profile')!r}")
+    seeds = values.get("seeds")
+    if seeds is not None:
+        if isinstance(seeds, int):
+            seeds = values["seeds"] = list(range(seeds))
+        if not (isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)):
+            problems.append(f"seeds must be a positive count or a list of non-negative integers, got {seeds!r}")
+    if values.get("device", "cpu") not in ("cpu", "cuda") and not str(values.get("device")).startswith("cuda:"):
+        problems.append(f"device must be 'cpu' or 'cuda[:N]', got {values.get('device')!r}")
+    if problems:
+        raise ValueError("invalid notebook parameter(s): " + "; ".join(problems))
+    profile = values["profile"]
+    values["store_dir"] = Path(values.get("store_dir") or REPO_ROOT / "results")
+    default_figures = REPO_ROOT / "figures" if profile == "quick" else REPO_ROOT / "figures" / profile
+    values["figures_dir"] = Path(values.get("figures_dir") or default_figures)
+    values["figures_dir"].mkdir(parents=True, exist_ok=True)
+    return SimpleNamespace(**values)
+
+
+def claim(statement: str, statistic: str, value: float, spread: float | None, reproduced: bool | None,
+          detail: str = "") -> dict:
+    """One claim row: the paper's statement, our statistic with its spread over seeds, and the verdict."""
+    verdict = {True: "reproduced", False: "not reproduced", None: "inconclusive"}[reproduced]
+    return dict(claim=statement, statistic=statistic, value=float(value),
+                spread=None if spread is None else float(spread), verdict=verdict, detail=detail)
+
+
+def record_claims(notebook: str, profile: str, claims: list[dict], figures_dir) -> Path:
+    """Write this notebook's claims to ``<figures_dir>/claims/<notebook>.json`` (collected into CLAIMS.md) and
+    print one verdict line per claim."""
+    out = Path(figures_dir) / "claims" / f"{notebook}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"notebook": notebook, "profile": profile, "claims": claims}, indent=1))
+    for c in claims:
+        spread = "" if c["spread"] is None else f" ± {c['spread']:.3f}"
+        print(f"[{c['verdict'].upper()}] {c['claim']} -- {c['statistic']} = {c['value']:.3f}{spread}"
+              + (f" ({c['detail']})" if c["detail"] else ""))
+    return out

@@ -1,0 +1,94 @@
+"""One figure style: mean and spread over seeds, log-time axes, PDF and PNG output."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+COLORS = {"direction": "#1b7837", "colour": "#c51b7d", "configuration": "#2166ac",
+          "train": "#444444", "val": "#e08214"}
+STYLE = {"figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+         "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+         "grid.alpha": 0.25}
+
+
+def use_style() -> None:
+    plt.rcParams.update(STYLE)
+
+
+def seed_band(ax, df, x: str, y: str, label: str | None = None, color=None, seed_col: str = "seed",
+              show_seeds: bool = True):
+    """Plot the mean of ``y`` over seeds against ``x`` with a band of +- one standard error; thin lines for
+    the individual seeds. Returns the per-x summary (mean, sem, n)."""
+    summary = df.groupby(x)[y].agg(["mean", "std", "count"])
+    sem = summary["std"].fillna(0) / np.sqrt(summary["count"])
+    if show_seeds and df[seed_col].nunique() > 1:
+        for _, one in df.groupby(seed_col):
+            one = one.sort_values(x)
+            ax.plot(one[x], one[y], color=color, lw=0.5, alpha=0.3)
+    ax.plot(summary.index, summary["mean"], color=color, lw=1.8, label=label)
+    ax.fill_between(summary.index, summary["mean"] - sem, summary["mean"] + sem, color=color, alpha=0.2, lw=0)
+    return summary.assign(sem=sem)
+
+
+def symlog_epochs(ax, first_epoch: float) -> None:
+    """A log-like epoch axis that still shows epoch 0 (initialization)."""
+    ax.set_xscale("symlog", linthresh=max(first_epoch, 1e-3))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("epoch (symlog)")
+
+
+def save(fig, name: str, figures_dir) -> list[Path]:
+    """Save ``figures_dir/name.pdf`` and ``.png``; returns both paths."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    paths = [figures_dir / f"{name}.{ext}" for ext in ("pdf", "png")]
+    for p in paths:
+        fig.savefig(p, bbox_inches="tight")
+    return paths
+
+
+def checkerboard_dynamics_figure(records, main_hidden: str, ceiling_bits: float, sensitivity=None):
+    """Fig. 1-style panels: (a) last hidden layer and (b) first hidden layer information over training for the
+    main width, (c) train/validation loss, (d) colour information against width (initial, peak, final)."""
+    use_style()
+    main = records[records["hidden"] == main_hidden]
+    layers = sorted(main["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+    first_epoch = main.loc[main["epoch"] > 0, "epoch"].min()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, layer, title in ((axes[0, 0], layers[-1], "last hidden layer"), (axes[0, 1], layers[0], "first hidden layer")):
+        for var in ("direction", "colour", "configuration"):
+            seed_band(ax, main[(main["layer"] == layer) & (main["variable"] == var)], "epoch", "bits", var, COLORS[var])
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label=f"Bayes ceiling I(direction; X) = {ceiling_bits:.2f}")
+        ax.set_title(f"({'a' if ax is axes[0, 0] else 'b'}) {title} ({layer}), FC Small width {main_hidden}")
+        ax.set_ylabel("usable information (bits)")
+        ax.set_ylim(-0.05, 1.08)
+        symlog_epochs(ax, first_epoch)
+    axes[0, 0].legend(loc="lower right")
+    ax = axes[1, 0]
+    one = main[(main["layer"] == layers[-1]) & (main["variable"] == "direction")]
+    seed_band(ax, one, "epoch", "train_loss", "train", COLORS["train"])
+    seed_band(ax, one, "epoch", "val_loss", "validation", COLORS["val"])
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title("(c) direction loss")
+    symlog_epochs(ax, first_epoch)
+    ax.legend()
+    ax = axes[1, 1]
+    if sensitivity is not None and len(sensitivity):
+        widths = sorted(sensitivity["width"].unique())
+        for col, marker, offset in (("initial", "o", -0.08), ("peak", "^", 0.0), ("final", "s", 0.08)):
+            g = sensitivity.groupby("width")[col].agg(["mean", "std", "count"])
+            x = np.arange(len(widths)) + offset
+            ax.errorbar(x, g.loc[widths, "mean"], yerr=g.loc[widths, "std"] / np.sqrt(g.loc[widths, "count"]),
+                        fmt=marker, capsize=3, label=f"colour, {col}")
+            for i, w in enumerate(widths):
+                vals = sensitivity.loc[sensitivity["width"] == w, col]
+                ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.4, ms=3)
+        ax.set_xticks(range(len(widths)), [str(w) for w in widths])
+        ax.set_xlabel("hidden width (both layers)")
+        ax.set_ylabel("colour information, last hidden layer (bits)")
+        ax.set_title("(d) sensitivity to width (mean ± s.e.m.; dots: seeds)")
+        ax.legend()
+    fig.tight_layout()
+    return fig

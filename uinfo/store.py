@@ -1,0 +1,104 @@
+"""Results keyed by a hash of the full config and the code version; atomic writes; tidy CSV records.
+
+An entry is a folder ``<root>/<experiment>/<key>/`` holding ``records.csv`` (one row per run x checkpoint x
+layer x variable, loadable with ``pandas.read_csv``) and ``meta.json`` (the config, code version, timing). It is
+written to a temporary folder and renamed into place, so a crash never leaves a half-written entry under its key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# modules that only present results: editing them must not invalidate stored results
+PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py"}
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of every computational source file of the package (presentation modules excluded)."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if path.name in PRESENTATION_MODULES and path.parent == PACKAGE_DIR:
+            continue
+        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def config_dict(config) -> dict:
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    if isinstance(config, dict):
+        return dict(config)
+    raise TypeError(f"a config must be a dataclass or a dict, got {type(config).__name__}")
+
+
+def config_key(experiment: str, config) -> str:
+    payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": code_version()},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class Store:
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def path(self, experiment: str, config) -> Path:
+        return self.root / experiment / config_key(experiment, config)
+
+    def load(self, experiment: str, config) -> pd.DataFrame | None:
+        """The stored records of this config, or None if there are none (or the entry is unreadable, which
+        is reported and treated as missing so that it is recomputed)."""
+        path = self.path(experiment, config)
+        records = path / "records.csv"
+        if not (records.exists() and (path / "meta.json").exists()):
+            return None
+        try:
+            json.loads((path / "meta.json").read_text())
+            return pd.read_csv(records)
+        except (ValueError, OSError, pd.errors.ParserError) as err:
+            warnings.warn(f"store entry {path} is unreadable ({err}); it will be recomputed")
+            return None
+
+    def save(self, experiment: str, config, records: pd.DataFrame, meta: dict | None = None) -> Path:
+        final = self.path(experiment, config)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+        try:
+            records.to_csv(tmp / "records.csv", index=False)
+            info = {"experiment": experiment, "key": final.name, "code_version": code_version(),
+                    "config": config_dict(config), "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), **(meta or {})}
+            (tmp / "meta.json").write_text(json.dumps(info, indent=1, default=str))
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            if final.exists():
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return final
+
+    def get_or_compute(self, experiment: str, config, compute: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, bool]:
+        """The stored records of ``config``, computing and saving them first if needed. Returns (records,
+        computed) where ``computed`` says whether anything was run."""
+        found = self.load(experiment, config)
+        if found is not None:
+            return found, False
+        t0 = time.perf_counter()
+        records = compute()
+        self.save(experiment, config, records, {"seconds": round(time.perf_counter() - t0, 2)})
+        return self.load(experiment, config), True
