@@ -58,9 +58,15 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--iters", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lambda-sweep", type=int, metavar="REP",
+                    help="also print the held-out CE of representation REP at fixed L2 penalties (the best in hindsight)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     problems = synthetic_features(args.reps, args.n)
+    if args.lambda_sweep is not None:
+        sweep = {l2: round(usable_information_batch([problems[args.lambda_sweep]], l2=l2)[0].cross_entropy_bits, 4)
+                 for l2 in (0.03, 0.02, 0.01, 0.007, 0.005, 0.003, 0.002, 0.001)}
+        print(json.dumps({"rep": args.lambda_sweep, "held_out_ce_bits_by_l2": sweep}))
 
     timed = {}
     for l2 in ("auto", 0.01):

@@ -128,7 +128,8 @@ def _standardize(zt: torch.Tensor, ze: torch.Tensor):
     return (zt - mu) / sd, (ze - mu) / sd
 
 
-L2_PATH = (0.1, 0.01, 0.001)  # tried from strong to weak by l2="auto"
+L2_PATH = (0.1, 0.03, 0.01, 0.003, 0.001)  # tried from strong to weak by l2="auto"
+PATH_TOL_FACTOR = 10  # the path fits only rank penalties: a looser tolerance than the final fit
 
 
 def _softmax_loss_grad(z1, onehot, theta, l2):
@@ -236,7 +237,7 @@ def _fit_linear_auto(z1, onehot, opts):
     for lam in L2_PATH:
         l2 = torch.full((r,), lam, dtype=z1.dtype)
         # selection needs the validation loss to ~1e-3 nats, not the optimum to full precision
-        theta = _fit_linear(z1[:, fit], onehot[:, fit], l2, opts["max_iter"], 10 * opts["tol"], theta=theta,
+        theta = _fit_linear(z1[:, fit], onehot[:, fit], l2, opts["max_iter"], PATH_TOL_FACTOR * opts["tol"], theta=theta,
                             frozen=~going)
         val_ce, _ = _softmax_loss_grad(z1[:, val], onehot[:, val], theta, torch.zeros_like(l2))
         improved = going & (val_ce < best_ce)
@@ -355,7 +356,7 @@ def _decoder_options(decoder, l2, max_iter, tol, hidden, seed, max_epochs, patie
 
 
 def usable_information_batch(problems, decoder: str = "linear", *, n_classes: int | None = None,
-                             l2: float | str = "auto", max_iter: int = 500, tol: float = 1e-5,
+                             l2: float | str = "auto", max_iter: int = 500, tol: float = 1e-4,
                              hidden: Sequence[int] = (64,), seed: int = 0, max_epochs: int = 200,
                              patience: int = 10, batch_size: int = 256, lr: float = 1e-3,
                              weight_decay: float = 0.0) -> list[UsableInformation]:
