@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from uinfo.experiments.checkerboard import (CheckerboardConfig, checkerboard_runs, dynamics_configs,
-                                            run_checkerboard, transient_statistics)
+from uinfo.claims import condition_labels, dynamics_claims, transient_statistics
+from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs, dynamics_configs, run_checkerboard
 from uinfo.models import MLP
 from uinfo.probing import extract
 from uinfo.store import Store, config_key
@@ -111,8 +111,9 @@ def test_checkerboard_run_records_are_tidy_and_reproducible(tmp_path):
     assert len(a) == n_checkpoints * 2 * 3  # checkpoints x layers x variables
     assert {"run", "seed", "step", "epoch", "layer", "variable", "bits", "train_loss", "val_loss"} <= set(a)
     assert a["bits"].between(-0.5, 1.05).all()
+    a["condition"] = condition_labels(a)
     stats = transient_statistics(a)
-    assert len(stats) == 1 and stats["layer"].iloc[0] == "hidden2"
+    assert len(stats) == 1 and stats["layer"].iloc[0] == "hidden2" and stats["condition"].iloc[0] == "width 4"
     store = Store(tmp_path)
     runs = checkerboard_runs([cfg, cfg.replace(seed=1)], store, progress=False)
     assert runs.attrs["computed_runs"] == 2
@@ -121,23 +122,24 @@ def test_checkerboard_run_records_are_tidy_and_reproducible(tmp_path):
 
 def test_profiles_build_configs_and_reject_unknown():
     cfgs = dynamics_configs("smoke")
-    assert len(cfgs) == 4 and cfgs[0].epochs == 2
+    assert len(cfgs) == 6 and cfgs[0].epochs == 2 and cfgs[-1].weight_decay == 1e-3 and cfgs[-1].hidden == (5, 5)
+    labels = condition_labels(pd.DataFrame([dict(hidden=str(c.hidden), activation=c.activation,
+                                                 weight_decay=c.weight_decay, momentum=c.momentum) for c in cfgs]))
+    assert list(labels.unique()) == ["width 5", "width 100", "width 5, weight decay 0.001"]
     with pytest.raises(ValueError, match="profile"):
         dynamics_configs("fast")
 
 
 def test_dynamics_claims_from_synthetic_records():
-    from uinfo.experiments.checkerboard import dynamics_claims
-
     rows = []
     for seed in range(3):
         for step, colour in ((0, 0.5), (10, 0.9), (100, 0.3)):
             for var, bits in (("colour", colour), ("direction", 0.8), ("configuration", 0.9)):
-                rows.append(dict(run=f"r{seed}", seed=seed, hidden="(5, 5)", step=step, epoch=step / 10,
+                rows.append(dict(run=f"r{seed}", seed=seed, condition="width 5", step=step, epoch=step / 10,
                                  layer="hidden2", variable=var, bits=bits + 0.01 * seed))
-    claims = dynamics_claims(pd.DataFrame(rows), "(5, 5)", 0.83)
+    claims = dynamics_claims(pd.DataFrame(rows), "width 5", 0.83)
     colour, direction = claims[0], claims[1]
     assert colour["verdict"] == "reproduced" and colour["value"] == pytest.approx(0.31 / 0.91, abs=1e-6)
     assert direction["verdict"] == "reproduced"
     rows = [dict(r, bits=0.95) if r["variable"] == "colour" and r["step"] == 100 else r for r in rows]
-    assert dynamics_claims(pd.DataFrame(rows), "(5, 5)", 0.83)[0]["verdict"] == "not reproduced"
+    assert dynamics_claims(pd.DataFrame(rows), "width 5", 0.83)[0]["verdict"] == "not reproduced"

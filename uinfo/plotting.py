@@ -49,19 +49,21 @@ def save(fig, name: str, figures_dir) -> list[Path]:
     return paths
 
 
-def checkerboard_dynamics_figure(records, main_hidden: str, ceiling_bits: float, sensitivity=None):
+def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: float, sensitivity=None):
     """Fig. 1-style panels: (a) last hidden layer and (b) first hidden layer information over training for the
-    main width, (c) train/validation loss, (d) colour information against width (initial, peak, final)."""
+    main condition, (c) train/validation loss, (d) colour information (initial, peak, final) for every condition
+    (``sensitivity``: one row per run with ``condition``, ``initial``, ``peak``, ``final``)."""
     use_style()
-    main = records[records["hidden"] == main_hidden]
+    main = records[records["condition"] == main_condition]
     layers = sorted(main["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
     first_epoch = main.loc[main["epoch"] > 0, "epoch"].min()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for ax, layer, title in ((axes[0, 0], layers[-1], "last hidden layer"), (axes[0, 1], layers[0], "first hidden layer")):
         for var in ("direction", "colour", "configuration"):
             seed_band(ax, main[(main["layer"] == layer) & (main["variable"] == var)], "epoch", "bits", var, COLORS[var])
-        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label=f"Bayes ceiling I(direction; X) = {ceiling_bits:.2f}")
-        ax.set_title(f"({'a' if ax is axes[0, 0] else 'b'}) {title} ({layer}), FC Small width {main_hidden}")
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8,
+                   label=f"Bayes ceiling I(direction; X) = I(colour; X) = {ceiling_bits:.2f}")
+        ax.set_title(f"({'a' if ax is axes[0, 0] else 'b'}) {title} ({layer}), FC Small {main_condition}")
         ax.set_ylabel("usable information (bits)")
         ax.set_ylim(-0.05, 1.08)
         symlog_epochs(ax, first_epoch)
@@ -76,19 +78,18 @@ def checkerboard_dynamics_figure(records, main_hidden: str, ceiling_bits: float,
     ax.legend()
     ax = axes[1, 1]
     if sensitivity is not None and len(sensitivity):
-        widths = sorted(sensitivity["width"].unique())
-        for col, marker, offset in (("initial", "o", -0.08), ("peak", "^", 0.0), ("final", "s", 0.08)):
-            g = sensitivity.groupby("width")[col].agg(["mean", "std", "count"])
-            x = np.arange(len(widths)) + offset
-            ax.errorbar(x, g.loc[widths, "mean"], yerr=g.loc[widths, "std"] / np.sqrt(g.loc[widths, "count"]),
-                        fmt=marker, capsize=3, label=f"colour, {col}")
-            for i, w in enumerate(widths):
-                vals = sensitivity.loc[sensitivity["width"] == w, col]
-                ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.4, ms=3)
-        ax.set_xticks(range(len(widths)), [str(w) for w in widths])
-        ax.set_xlabel("hidden width (both layers)")
+        conditions = list(sensitivity["condition"].unique())
+        for col, marker, offset in (("initial", "o", -0.12), ("peak", "^", 0.0), ("final", "s", 0.12)):
+            g = sensitivity.groupby("condition")[col].agg(["mean", "std", "count"]).loc[conditions]
+            x = np.arange(len(conditions)) + offset
+            ax.errorbar(x, g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt=marker, capsize=3,
+                        label=f"colour, {col}")
+            for i, c in enumerate(conditions):
+                vals = sensitivity.loc[sensitivity["condition"] == c, col]
+                ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.5, ms=3)
+        ax.set_xticks(range(len(conditions)), [c.replace(", ", "\n") for c in conditions], fontsize=7)
         ax.set_ylabel("colour information, last hidden layer (bits)")
-        ax.set_title("(d) sensitivity to width (mean ± s.e.m.; dots: seeds)")
-        ax.legend()
+        ax.set_title("(d) sensitivity: width and settings (mean ± s.e.m.; dots: seeds)")
+        ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
