@@ -32,7 +32,7 @@ def transient_statistics(records: pd.DataFrame, variable: str = "colour", layer:
     column (see `condition_labels`)."""
     if layer is None:
         layer = max(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
-    sel = records[(records["variable"] == variable) & (records["layer"] == layer)].sort_values("step")
+    sel = records[(records["variable"] == variable) & (records["layer"] == layer)].sort_values("step", kind="stable")
     rows = []
     for run, one in sel.groupby("run", sort=False):
         peak_at = one["bits"].idxmax()
