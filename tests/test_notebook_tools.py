@@ -73,3 +73,12 @@ def test_runner_exits_nonzero_naming_each_failed_notebook(tmp_path, capsys):
     assert failed == 1
     assert "bad: FAILED" in captured.out and "good: ok" in captured.out
     assert "1 notebook(s) failed: bad" in captured.err
+
+
+def test_real_notebook_stops_on_a_misspelt_parameter_before_any_compute(tmp_path, capsys):
+    failed = runner.run(["checkerboard_dynamics"], "smoke", out_dir=tmp_path / "out", figures_dir=tmp_path / "fig",
+                        extra={"profle": "paper", "store_dir": str(tmp_path / "store"),
+                               "figures_dir": str(tmp_path / "fig")})
+    assert failed == 1
+    assert "unknown notebook parameter(s) ['profle']" in capsys.readouterr().out
+    assert not (tmp_path / "store").exists()  # nothing was trained or stored

@@ -237,8 +237,8 @@ def _fit_linear_auto(z1, onehot, opts):
     for lam in L2_PATH:
         l2 = torch.full((r,), lam, dtype=z1.dtype)
         # selection needs the validation loss to ~1e-3 nats, not the optimum to full precision
-        theta = _fit_linear(z1[:, fit], onehot[:, fit], l2, opts["max_iter"], PATH_TOL_FACTOR * opts["tol"], theta=theta,
-                            frozen=~going)
+        theta = _fit_linear(z1[:, fit], onehot[:, fit], l2, opts["max_iter"], PATH_TOL_FACTOR * opts["tol"],
+                            theta=theta, frozen=~going)
         val_ce, _ = _softmax_loss_grad(z1[:, val], onehot[:, val], theta, torch.zeros_like(l2))
         improved = going & (val_ce < best_ce)
         best_ce = torch.where(improved, val_ce, best_ce)
@@ -350,8 +350,8 @@ def _decoder_options(decoder, l2, max_iter, tol, hidden, seed, max_epochs, patie
             raise ValueError(f"{name} must be a positive integer, got {value}")
     if not lr > 0 or not tol > 0:
         raise ValueError(f"lr and tol must be > 0, got lr={lr}, tol={tol}")
-    return dict(l2=l2 if l2 == "auto" else float(l2), max_iter=int(max_iter), tol=float(tol), hidden=hidden, seed=int(seed),
-                max_epochs=int(max_epochs), patience=int(patience), batch_size=int(batch_size), lr=float(lr),
+    return dict(l2=l2 if l2 == "auto" else float(l2), max_iter=int(max_iter), tol=float(tol), hidden=hidden,
+                seed=int(seed), max_epochs=int(max_epochs), patience=int(patience), batch_size=int(batch_size), lr=float(lr),
                 weight_decay=float(weight_decay))
 
 
@@ -397,8 +397,10 @@ def usable_information(z_train, y_train, z_test, y_test, decoder: str = "linear"
     y_train, y_test : array or tensor of int, shape (n,)
         Class indices in [0, n_classes).
     decoder : "linear" or "mlp"
-        "linear": softmax regression with an L2 penalty ``l2`` (on the standardized weights, per sample),
-        fitted to convergence with L-BFGS (gradient tolerance ``tol``, at most ``max_iter`` iterations).
+        "linear": softmax regression with an L2 penalty on the standardized weights (per-sample mean loss +
+        l2/2 ||W||^2), fitted to convergence by a batched L-BFGS (largest gradient entry below ``tol``, at most
+        ``max_iter`` iterations). ``l2="auto"`` (default) picks the penalty per problem from L2_PATH on a
+        held-back fifth of the fitting set (seeded by ``seed``) and refits on all of it; a number fixes it.
         "mlp": one or two ReLU hidden layers (``hidden``), Adam (``lr``, ``batch_size``), early stopping on a
         held-back tenth of the fitting set (``patience`` epochs, at most ``max_epochs``), seeded by ``seed``.
     n_classes : int, optional
