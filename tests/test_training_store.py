@@ -143,3 +143,35 @@ def test_dynamics_claims_from_synthetic_records():
     assert direction["verdict"] == "reproduced"
     rows = [dict(r, bits=0.95) if r["variable"] == "colour" and r["step"] == 100 else r for r in rows]
     assert dynamics_claims(pd.DataFrame(rows), "width 5", 0.83)[0]["verdict"] == "not reproduced"
+
+
+def test_lr_batch_configs_cover_both_sweeps_and_the_grid_once():
+    from uinfo.experiments.checkerboard import FULL_BATCH, lr_batch_configs
+
+    cfgs = lr_batch_configs("quick")
+    pairs = {(c.lr, c.batch_size) for c in cfgs}
+    assert {(lr, 32) for lr in (0.001, 0.005, 0.01, 0.05, 0.1)} <= pairs
+    assert {(0.05, bs) for bs in (8, 32, 128, 512, FULL_BATCH)} <= pairs
+    assert (0.1, 8) in pairs and len(cfgs) == len(pairs) * 5 == len(set(cfgs))
+    with pytest.raises(ValueError, match="profile"):
+        lr_batch_configs("huge")
+
+
+def test_lr_batch_claims_from_synthetic_records():
+    from uinfo.claims import lr_batch_claims
+
+    rows = []
+    for lr, bs, final in ((0.001, 32, 0.8), (0.1, 32, 0.4), (0.05, 32, 0.5), (0.05, 8, 0.3), (0.05, 9000, 0.7)):
+        for seed in range(4):
+            run = f"{lr}-{bs}-{seed}"
+            for step, colour in ((0, 0.5), (10, final + 0.01 * seed)):
+                for var, bits in (("colour", colour), ("direction", 0.8)):
+                    rows.append(dict(run=run, seed=seed, lr=lr, batch_size=bs, step=step, epoch=step, layer="hidden2",
+                                     variable=var, bits=bits, val_loss=0.1))
+    df = pd.DataFrame(rows)
+    df["condition"] = condition_labels(df)
+    by_lr, by_batch, solved, ratio = lr_batch_claims(df, 0.83, 9000)
+    assert by_lr["verdict"] == "reproduced" and by_lr["value"] == pytest.approx(0.4)
+    assert by_batch["verdict"] == "reproduced" and "full batch" in by_batch["statistic"]
+    assert solved["verdict"] == "reproduced"
+    assert ratio["value"] < -0.7 and ratio["verdict"] == "reproduced"

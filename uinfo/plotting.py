@@ -93,3 +93,68 @@ def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: flo
         ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def _sweep_trajectories(ax, records, column, values, fmt):
+    cmap = plt.get_cmap("viridis")
+    for i, v in enumerate(values):
+        sel = records[records[column] == v]
+        seed_band(ax, sel, "epoch", "bits", fmt(v), cmap(i / max(1, len(values) - 1)), show_seeds=False)
+
+
+def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float, full_batch: int):
+    """Spec section 4: colour information over training per learning rate (batch 32) and per batch size (lr
+    0.05); final colour information against each; final direction information of every setting; final colour
+    information against lr / batch. ``*_stats`` are `uinfo.claims.transient_statistics` tables."""
+    use_style()
+    last = max(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+    colour = records[(records["variable"] == "colour") & (records["layer"] == last)]
+    first_epoch = colour.loc[colour["epoch"] > 0, "epoch"].min()
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    bs_name = lambda b: "full batch" if b >= full_batch else f"batch {b}"  # noqa: E731
+    at32, at05 = colour[colour["batch_size"] == 32], colour[colour["lr"] == 0.05]
+    _sweep_trajectories(axes[0, 0], at32, "lr", sorted(at32["lr"].unique()), lambda v: f"lr {v:g}")
+    axes[0, 0].set_title(f"(a) colour information, {last}, batch 32")
+    _sweep_trajectories(axes[0, 1], at05, "batch_size", sorted(at05["batch_size"].unique()), bs_name)
+    axes[0, 1].set_title(f"(b) colour information, {last}, lr 0.05")
+    for ax in axes[0, :2]:
+        ax.set_ylabel("usable information (bits)")
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+        symlog_epochs(ax, first_epoch)
+        ax.legend(fontsize=7)
+    for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == 32], "lr", "learning rate (batch 32)"),
+                                (axes[1, 0], colour_stats[colour_stats["lr"] == 0.05], "batch_size", "batch size (lr 0.05)")):
+        g = sel.groupby(col)["final"].agg(["mean", "std", "count"])
+        ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt="o-", capsize=3,
+                    color=COLORS["colour"], label="mean ± s.e.m.")
+        ax.plot(sel[col], sel["final"], ".", color="gray", alpha=0.5, label="seeds")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("final colour information (bits)")
+        ax.legend(fontsize=7)
+    axes[0, 2].set_title("(c) final colour information vs learning rate")
+    axes[1, 0].set_title("(d) final colour information vs batch size")
+    ax = axes[1, 1]
+    conditions = list(direction_stats["condition"].unique())
+    g = direction_stats.groupby("condition")["final"].agg(["mean", "std", "count"]).loc[conditions]
+    ax.errorbar(range(len(conditions)), g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt="o",
+                capsize=3, color=COLORS["direction"])
+    ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label="Bayes ceiling")
+    ax.axhline(0.9 * ceiling_bits, ls=":", color="k", lw=0.8, label="90% of the ceiling")
+    ax.set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "lr 0.05, batch 32")
+                                           for c in conditions], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("final direction information (bits)")
+    ax.set_title("(e) does every setting solve the task?")
+    ax.legend(fontsize=7)
+    ax = axes[1, 2]
+    means = colour_stats.groupby(["lr", "batch_size"])["final"].agg(["mean", "std", "count"]).reset_index()
+    sc = ax.scatter(means["lr"] / means["batch_size"], means["mean"], c=np.log10(means["batch_size"]), cmap="viridis")
+    ax.errorbar(means["lr"] / means["batch_size"], means["mean"], yerr=means["std"].fillna(0) / np.sqrt(means["count"]),
+                fmt="none", ecolor="gray", capsize=2)
+    fig.colorbar(sc, ax=ax, label="log10 batch size")
+    ax.set_xscale("log")
+    ax.set_xlabel("lr / batch size")
+    ax.set_ylabel("final colour information (bits)")
+    ax.set_title("(f) does lr / batch order the results?")
+    fig.tight_layout()
+    return fig

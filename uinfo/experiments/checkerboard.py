@@ -144,3 +144,33 @@ def dynamics_configs(profile: str, seeds=None, widths=None) -> list[Checkerboard
                 for variant in spec.get("variants", ()) for s in seeds]
     return configs
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkerboard_lr_batch: the learning rate and batch size of SGD (spec section 4)
+
+FULL_BATCH = 9000  # larger than any training split here: train_sgd then takes the whole split as one batch
+LR_BATCH_PROFILES = {
+    "smoke": dict(seeds=(0,), lrs=(0.01, 0.05), batch_sizes=(32, 128), grid_lrs=(), grid_batch_sizes=(),
+                  base=dict(n_samples=600, n_analysis=400, epochs=2, n_checkpoints=6)),
+    # same base as checkerboard_dynamics' quick profile, so the shared lr 0.05 / batch 32 runs come from the store
+    "quick": dict(seeds=tuple(range(5)), lrs=(0.001, 0.005, 0.01, 0.05, 0.1), batch_sizes=(8, 32, 128, 512, FULL_BATCH),
+                  grid_lrs=(0.01, 0.1), grid_batch_sizes=(8, 128), base=dict(epochs=60, n_checkpoints=30)),
+    "paper": dict(seeds=tuple(range(10)), lrs=(0.001, 0.005, 0.01, 0.05, 0.1), batch_sizes=(8, 32, 128, 512, FULL_BATCH),
+                  grid_lrs=(0.005, 0.01, 0.05, 0.1), grid_batch_sizes=(8, 32, 128, 512),
+                  base=dict(epochs=200, n_checkpoints=60)),
+}
+
+
+def lr_batch_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
+    """FC Small at the main width: a learning-rate sweep at batch 32, a batch-size sweep at lr 0.05, and a small
+    lr x batch grid (to see whether lr / batch orders the results); each (lr, batch) once, every seed."""
+    if profile not in LR_BATCH_PROFILES:
+        raise ValueError(f"profile must be one of {sorted(LR_BATCH_PROFILES)}, got {profile!r}")
+    spec = LR_BATCH_PROFILES[profile]
+    seeds = spec["seeds"] if seeds is None else tuple(seeds)
+    pairs = [(lr, 32) for lr in spec["lrs"]] + [(0.05, bs) for bs in spec["batch_sizes"]]
+    pairs += [(lr, bs) for lr in spec["grid_lrs"] for bs in spec["grid_batch_sizes"]]
+    pairs = list(dict.fromkeys(pairs))
+    return [CheckerboardConfig(seed=s, hidden=(MAIN_WIDTH, MAIN_WIDTH), lr=lr, batch_size=bs, **spec["base"])
+            for lr, bs in pairs for s in seeds]
