@@ -9,6 +9,11 @@ from .notebook import claim
 CONFIG_COLUMNS = ("hidden", "activation", "lr", "batch_size", "weight_decay", "momentum", "epochs")
 
 
+def hidden_layers(records: pd.DataFrame) -> list[str]:
+    """The hidden layers named in ``records`` ("hidden1", "hidden2", ...), from the first to the last."""
+    return sorted(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+
+
 def condition_labels(records: pd.DataFrame) -> pd.Series:
     """A readable label per row for the setting a run differs in: its width, and any non-default activation,
     weight decay or momentum (e.g. "width 5, weight decay 0.001")."""
@@ -37,7 +42,7 @@ def transient_statistics(records: pd.DataFrame, variable: str = "colour", layer:
     in the given layer (default: the last hidden layer). One row per run; ``records`` need a ``condition``
     column (see `condition_labels`)."""
     if layer is None:
-        layer = max(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+        layer = hidden_layers(records)[-1]
     sel = records[(records["variable"] == variable) & (records["layer"] == layer)].sort_values("step", kind="stable")
     rows = []
     for run, one in sel.groupby("run", sort=False):
@@ -75,9 +80,7 @@ def dynamics_claims(records: pd.DataFrame, main: str, ceiling_bits: float) -> li
         rows.append(claim(prefix + "Colour information rises, peaks, then decays: final <= half the peak",
                           "mean final / mean peak colour bits, last hidden layer", ratio, _sem(s["final"] / s["peak"]),
                           bool(rose and ratio <= 0.5), detail))
-    direction = records[(records["condition"] == main) & (records["variable"] == "direction")]
-    last_layer = max(direction["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
-    final = direction[direction["layer"] == last_layer].sort_values("step").groupby("run")["bits"].last()
+    final = transient_statistics(records[records["condition"] == main], "direction")["final"]
     fraction = final / ceiling_bits
     rows.insert(1, claim("Direction information reaches at least 90% of its Bayes ceiling",
                          "final direction bits / I(direction; X), last hidden layer", fraction.mean(),

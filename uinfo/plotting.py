@@ -6,6 +6,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .claims import hidden_layers
+
 COLORS = {"direction": "#1b7837", "colour": "#c51b7d", "configuration": "#2166ac",
           "train": "#444444", "val": "#e08214"}
 STYLE = {"figure.dpi": 110, "savefig.dpi": 150, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
@@ -17,19 +19,25 @@ def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
+def mean_sem(df, by, y: str):
+    """Mean and standard error of ``y`` over the rows of each ``by`` group (seeds), and the count."""
+    g = df.groupby(by)[y].agg(["mean", "std", "count"])
+    return g.assign(sem=g["std"].fillna(0) / np.sqrt(g["count"]))
+
+
 def seed_band(ax, df, x: str, y: str, label: str | None = None, color=None, seed_col: str = "seed",
               show_seeds: bool = True):
     """Plot the mean of ``y`` over seeds against ``x`` with a band of +- one standard error; thin lines for
     the individual seeds. Returns the per-x summary (mean, sem, n)."""
-    summary = df.groupby(x)[y].agg(["mean", "std", "count"])
-    sem = summary["std"].fillna(0) / np.sqrt(summary["count"])
+    summary = mean_sem(df, x, y)
     if show_seeds and df[seed_col].nunique() > 1:
         for _, one in df.groupby(seed_col):
             one = one.sort_values(x)
             ax.plot(one[x], one[y], color=color, lw=0.5, alpha=0.3)
     ax.plot(summary.index, summary["mean"], color=color, lw=1.8, label=label)
-    ax.fill_between(summary.index, summary["mean"] - sem, summary["mean"] + sem, color=color, alpha=0.2, lw=0)
-    return summary.assign(sem=sem)
+    ax.fill_between(summary.index, summary["mean"] - summary["sem"], summary["mean"] + summary["sem"], color=color,
+                    alpha=0.2, lw=0)
+    return summary
 
 
 def symlog_epochs(ax, first_epoch: float) -> None:
@@ -55,7 +63,7 @@ def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: flo
     (``sensitivity``: one row per run with ``condition``, ``initial``, ``peak``, ``final``)."""
     use_style()
     main = records[records["condition"] == main_condition]
-    layers = sorted(main["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+    layers = hidden_layers(main)
     first_epoch = main.loc[main["epoch"] > 0, "epoch"].min()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for ax, layer, title in ((axes[0, 0], layers[-1], "last hidden layer"), (axes[0, 1], layers[0], "first hidden layer")):
@@ -80,10 +88,9 @@ def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: flo
     if sensitivity is not None and len(sensitivity):
         conditions = list(sensitivity["condition"].unique())
         for col, marker, offset in (("initial", "o", -0.12), ("peak", "^", 0.0), ("final", "s", 0.12)):
-            g = sensitivity.groupby("condition")[col].agg(["mean", "std", "count"]).loc[conditions]
+            g = mean_sem(sensitivity, "condition", col).loc[conditions]
             x = np.arange(len(conditions)) + offset
-            ax.errorbar(x, g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt=marker, capsize=3,
-                        label=f"colour, {col}")
+            ax.errorbar(x, g["mean"], yerr=g["sem"], fmt=marker, capsize=3, label=f"colour, {col}")
             for i, c in enumerate(conditions):
                 vals = sensitivity.loc[sensitivity["condition"] == c, col]
                 ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.5, ms=3)
@@ -107,7 +114,7 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     0.05); final colour information against each; final direction information of every setting; final colour
     information against lr / batch. ``*_stats`` are `uinfo.claims.transient_statistics` tables."""
     use_style()
-    last = max(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
+    last = hidden_layers(records)[-1]
     colour = records[(records["variable"] == "colour") & (records["layer"] == last)]
     first_epoch = colour.loc[colour["epoch"] > 0, "epoch"].min()
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
@@ -124,9 +131,9 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
         ax.legend(fontsize=7)
     for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == 32], "lr", "learning rate (batch 32)"),
                                 (axes[1, 0], colour_stats[colour_stats["lr"] == 0.05], "batch_size", "batch size (lr 0.05)")):
-        g = sel.groupby(col)["final"].agg(["mean", "std", "count"])
-        ax.errorbar(g.index, g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt="o-", capsize=3,
-                    color=COLORS["colour"], label="mean ± s.e.m.")
+        g = mean_sem(sel, col, "final")
+        ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
+                    label="mean ± s.e.m.")
         ax.plot(sel[col], sel["final"], ".", color="gray", alpha=0.5, label="seeds")
         ax.set_xscale("log")
         ax.set_xlabel(label)
@@ -136,9 +143,8 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     axes[1, 0].set_title("(d) final colour information vs batch size")
     ax = axes[1, 1]
     conditions = list(direction_stats["condition"].unique())
-    g = direction_stats.groupby("condition")["final"].agg(["mean", "std", "count"]).loc[conditions]
-    ax.errorbar(range(len(conditions)), g["mean"], yerr=g["std"].fillna(0) / np.sqrt(g["count"]), fmt="o",
-                capsize=3, color=COLORS["direction"])
+    g = mean_sem(direction_stats, "condition", "final").loc[conditions]
+    ax.errorbar(range(len(conditions)), g["mean"], yerr=g["sem"], fmt="o", capsize=3, color=COLORS["direction"])
     ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label="Bayes ceiling")
     ax.axhline(0.9 * ceiling_bits, ls=":", color="k", lw=0.8, label="90% of the ceiling")
     ax.set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "lr 0.05, batch 32")
@@ -147,10 +153,10 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     ax.set_title("(e) does every setting solve the task?")
     ax.legend(fontsize=7)
     ax = axes[1, 2]
-    means = colour_stats.groupby(["lr", "batch_size"])["final"].agg(["mean", "std", "count"]).reset_index()
+    means = mean_sem(colour_stats, ["lr", "batch_size"], "final").reset_index()
     sc = ax.scatter(means["lr"] / means["batch_size"], means["mean"], c=np.log10(means["batch_size"]), cmap="viridis")
-    ax.errorbar(means["lr"] / means["batch_size"], means["mean"], yerr=means["std"].fillna(0) / np.sqrt(means["count"]),
-                fmt="none", ecolor="gray", capsize=2)
+    ax.errorbar(means["lr"] / means["batch_size"], means["mean"], yerr=means["sem"], fmt="none", ecolor="gray",
+                capsize=2)
     fig.colorbar(sc, ax=ax, label="log10 batch size")
     ax.set_xscale("log")
     ax.set_xlabel("lr / batch size")
