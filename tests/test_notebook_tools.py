@@ -7,14 +7,14 @@ import pytest
 from uinfo import runner
 from uinfo.notebook import check_parameters, claim, record_claims, snapshot
 
-DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "device"}
+DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "device", "jobs"}
 
 
 def namespace(tmp_path, **extra):
     ns = {"nb": object()}
     base = snapshot(ns)
     ns.update({"profile": "quick", "seeds": None, "store_dir": None, "figures_dir": str(tmp_path), "device": "cpu",
-               **extra})
+               "jobs": None, **extra})
     return ns, base
 
 
@@ -24,7 +24,8 @@ def test_unknown_parameter_stops_the_notebook(tmp_path):
         check_parameters(ns, base, DECLARED)
 
 
-@pytest.mark.parametrize("bad", [dict(profile="fast"), dict(seeds=[-1]), dict(seeds="3"), dict(device="tpu")])
+@pytest.mark.parametrize("bad", [dict(profile="fast"), dict(seeds=[-1]), dict(seeds="3"), dict(device="tpu"),
+                                 dict(jobs=0), dict(jobs=1.5)])
 def test_invalid_parameter_values_fail_clearly(tmp_path, bad):
     ns, base = namespace(tmp_path)
     ns.update(bad)
@@ -36,6 +37,7 @@ def test_seed_count_becomes_a_list_and_folders_resolve(tmp_path):
     ns, base = namespace(tmp_path, seeds=3)
     p = check_parameters(ns, base, DECLARED)
     assert p.seeds == [0, 1, 2] and p.figures_dir == tmp_path and p.store_dir.name == "results"
+    assert isinstance(p.jobs, int) and p.jobs >= 1
 
 
 def test_claims_are_recorded_and_collected(tmp_path, capsys):

@@ -6,7 +6,8 @@ import pandas as pd
 
 from .notebook import claim
 
-CONFIG_COLUMNS = ("hidden", "activation", "lr", "batch_size", "weight_decay", "momentum", "epochs")
+CONFIG_COLUMNS = ("hidden", "architecture", "activation", "lr", "batch_size", "weight_decay", "momentum", "epochs",
+                  "pretrain_epochs", "warmup_epochs", "warmup_lr")
 
 
 def hidden_layers(records: pd.DataFrame) -> list[str]:
@@ -14,12 +15,44 @@ def hidden_layers(records: pd.DataFrame) -> list[str]:
     return sorted(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
 
 
+def _net_label(row) -> str:
+    widths = [int(w) for w in str(row.get("hidden", "")).strip("()").split(",") if w.strip()]
+    arch = row.get("architecture", "mlp")
+    if arch in ("rnn", "gru"):
+        return f"{arch.upper()} {widths[0]}" + (f" {row['activation']}" if arch == "rnn" else "")
+    if len(widths) == 2 and widths[0] == widths[1]:
+        return f"width {widths[0]}"
+    if len(set(widths)) == 1:
+        return f"{len(widths)} layers of width {widths[0]}"
+    return "widths " + "-".join(map(str, widths))
+
+
+def architecture_labels(records: pd.DataFrame) -> pd.Series:
+    """Per row: "FC Small 2 × 5" (fully connected, at most 16 units wide), "FC Large 2 × 256", "RNN 5 tanh",
+    "GRU 5"."""
+    def label(hidden, arch, activation):
+        if arch in ("rnn", "gru"):
+            return _net_label({"hidden": hidden, "architecture": arch, "activation": activation})
+        widths = [int(w) for w in str(hidden).strip("()").split(",") if w.strip()]
+        size = "Small" if max(widths) <= 16 else "Large"
+        shape = f"{len(widths)} × {widths[0]}" if len(set(widths)) == 1 else "-".join(map(str, widths))
+        return f"FC {size} {shape}"
+
+    cols = records[["hidden", "architecture", "activation"]].astype(str)
+    return pd.Series([label(*row) for row in cols.itertuples(index=False)], index=records.index)
+
+
+def _is_set(value) -> bool:
+    return value is not None and value == value and value != 0  # not None, not NaN, not zero
+
+
 def condition_labels(records: pd.DataFrame) -> pd.Series:
-    """A readable label per row for the setting a run differs in: its width, and any non-default activation,
-    weight decay or momentum (e.g. "width 5, weight decay 0.001")."""
+    """A readable label per row for the setting a run differs in: its network ("width 5", "4 layers of width 5",
+    "RNN 5 tanh"), and any non-default activation, weight decay, momentum, lr, batch, pretraining or warm-up
+    (e.g. "width 5, weight decay 0.001")."""
     def label(row):
-        parts = [f"width {str(row['hidden']).strip('()').split(',')[0]}"] if "hidden" in row else []
-        if row.get("activation", "relu") != "relu":
+        parts = [_net_label(row)] if "hidden" in row else []
+        if row.get("activation", "relu") != "relu" and row.get("architecture", "mlp") == "mlp":
             parts.append(row["activation"])
         if row.get("weight_decay", 0):
             parts.append(f"weight decay {row['weight_decay']:g}")
@@ -29,30 +62,47 @@ def condition_labels(records: pd.DataFrame) -> pd.Series:
             parts.append(f"lr {row['lr']:g}")
         if row.get("batch_size", 32) != 32:
             parts.append(f"batch {row['batch_size']}")
+        if _is_set(row.get("pretrain_epochs", 0)):
+            parts.append(f"pretrained on {row['pretrain_target']} for {int(row['pretrain_epochs'])} epochs")
+        if _is_set(row.get("warmup_epochs", 0)):
+            how = [f"lr {row['warmup_lr']:g}"] if _is_set(row.get("warmup_lr")) else []
+            how += [f"batch {int(row['warmup_batch_size'])}"] if _is_set(row.get("warmup_batch_size")) else []
+            parts.append(f"first {int(row['warmup_epochs'])} epochs at {' and '.join(how)}")
         return ", ".join(parts) or "default"
 
-    cols = [c for c in ("hidden", "activation", "weight_decay", "momentum", "lr", "batch_size") if c in records]
+    cols = [c for c in ("hidden", "architecture", "activation", "weight_decay", "momentum", "lr", "batch_size",
+                        "pretrain_target", "pretrain_epochs", "warmup_epochs", "warmup_lr", "warmup_batch_size")
+            if c in records]
     keys = records[cols].drop_duplicates()
-    labels = {tuple(k): label(k) for _, k in keys.iterrows()}
-    return pd.Series([labels[tuple(v)] for v in records[cols].itertuples(index=False)], index=records.index)
+    # str keys (NaN, "unset", matches itself); itertuples keeps each column's dtype, unlike iterrows
+    labels = {tuple(map(str, k)): label(dict(zip(cols, k))) for k in keys.itertuples(index=False)}
+    return pd.Series([labels[tuple(map(str, v))] for v in records[cols].itertuples(index=False)],
+                     index=records.index)
 
 
 def transient_statistics(records: pd.DataFrame, variable: str = "colour", layer: str | None = None) -> pd.DataFrame:
     """Per run: the variable's information at initialization, its peak (value and epoch), and its final value,
-    in the given layer (default: the last hidden layer). One row per run; ``records`` need a ``condition``
-    column (see `condition_labels`)."""
-    if layer is None:
-        layer = hidden_layers(records)[-1]
-    sel = records[(records["variable"] == variable) & (records["layer"] == layer)].sort_values("step", kind="stable")
+    in the given layer (default: each run's last hidden layer), with its final losses and generalization gap
+    (validation minus training loss). One row per run; ``records`` need a ``condition`` column (see
+    `condition_labels`)."""
+    sel = records[records["variable"] == variable].sort_values("step", kind="stable")
     rows = []
     for run, one in sel.groupby("run", sort=False):
+        one = one[one["layer"] == (layer or hidden_layers(one)[-1])]
+        if one.empty:
+            continue
         peak_at = one["bits"].idxmax()
         config = {c: one[c].iloc[0] for c in CONFIG_COLUMNS if c in one}
-        rows.append(dict(run=run, seed=one["seed"].iloc[0], condition=one["condition"].iloc[0], layer=layer,
+        rows.append(dict(run=run, seed=one["seed"].iloc[0], condition=one["condition"].iloc[0], layer=one["layer"].iloc[0],
                          variable=variable, initial=one["bits"].iloc[0], peak=one.loc[peak_at, "bits"],
                          peak_epoch=one.loc[peak_at, "epoch"], final=one["bits"].iloc[-1],
-                         final_val_loss=one["val_loss"].iloc[-1] if "val_loss" in one else float("nan"), **config))
-    return pd.DataFrame(rows)
+                         final_val_loss=one["val_loss"].iloc[-1] if "val_loss" in one else float("nan"),
+                         final_train_loss=one["train_loss"].iloc[-1] if "train_loss" in one else float("nan"),
+                         **config))
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["generalization_gap"] = out["final_val_loss"] - out["final_train_loss"]
+    return out
 
 
 def _sem(x) -> float:
@@ -99,29 +149,38 @@ def _difference(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     return float(a.mean() - b.mean()), float((_sem(a) ** 2 + _sem(b) ** 2) ** 0.5)
 
 
-def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int) -> list[dict]:
+def _lr_batch_effects(colour: pd.DataFrame, full_batch: int, column: str = "final", when: str = "") -> list[dict]:
+    rows = []
+    at32 = colour[colour["batch_size"] == 32]
+    lo, hi = at32["lr"].min(), at32["lr"].max()
+    diff, se = _difference(at32.loc[at32["lr"] == lo, column].dropna(), at32.loc[at32["lr"] == hi, column].dropna())
+    rows.append(claim(f"Final colour information is higher at the lowest learning rate than at the highest{when}",
+                      f"{column} colour bits at lr {lo:g} minus at lr {hi:g} (batch 32)", diff, se,
+                      _beyond_noise(diff, se), f"{diff / se:.1f} standard errors" if se > 0 else ""))
+    at05 = colour[colour["lr"] == 0.05]
+    small, large = at05["batch_size"].min(), at05["batch_size"].max()
+    if column != "final":  # the largest batch that reached the matched loss in some run
+        large = at05.loc[at05[column].notna(), "batch_size"].max()
+    name = "full batch" if large >= full_batch else f"batch {large}"
+    diff, se = _difference(at05.loc[at05["batch_size"] == large, column].dropna(),
+                           at05.loc[at05["batch_size"] == small, column].dropna())
+    rows.append(claim(f"Final colour information is higher at the largest batch than at the smallest{when}",
+                      f"{column} colour bits at {name} minus at batch {small} (lr 0.05)", diff, se,
+                      _beyond_noise(diff, se), f"{diff / se:.1f} standard errors" if se > 0 else ""))
+    return rows
+
+
+def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
+                    matched: pd.DataFrame | None = None) -> list[dict]:
     """Spec section 4: final colour information is higher at the lowest learning rate than at the highest (batch
     32), and higher at the largest batch than at the smallest (lr 0.05), each effect measured against its seed
     spread (reproduced when the difference exceeds twice its standard error); every setting solves the task
     (direction >= 90% of the Bayes ceiling); and lr / batch orders the final colour information (Spearman rank
-    correlation over the (lr, batch) conditions, reproduced when below -0.7)."""
+    correlation over the (lr, batch) conditions, reproduced when below -0.7). With ``matched`` (see
+    `at_matched_loss`) the two effects again at a matched training loss."""
     colour = transient_statistics(records, "colour")
     direction = transient_statistics(records, "direction")
-    rows = []
-    at32 = colour[colour["batch_size"] == 32]
-    lo, hi = at32["lr"].min(), at32["lr"].max()
-    diff, se = _difference(at32.loc[at32["lr"] == lo, "final"], at32.loc[at32["lr"] == hi, "final"])
-    rows.append(claim("Final colour information is higher at the lowest learning rate than at the highest",
-                      f"final colour bits at lr {lo:g} minus at lr {hi:g} (batch 32)", diff, se,
-                      _beyond_noise(diff, se), f"{diff / se:.1f} standard errors" if se > 0 else ""))
-    at05 = colour[colour["lr"] == 0.05]
-    small, large = at05["batch_size"].min(), at05["batch_size"].max()
-    name = "full batch" if large >= full_batch else f"batch {large}"
-    diff, se = _difference(at05.loc[at05["batch_size"] == large, "final"],
-                           at05.loc[at05["batch_size"] == small, "final"])
-    rows.append(claim("Final colour information is higher at the largest batch than at the smallest",
-                      f"final colour bits at {name} minus at batch {small} (lr 0.05)", diff, se,
-                      _beyond_noise(diff, se), f"{diff / se:.1f} standard errors" if se > 0 else ""))
+    rows = _lr_batch_effects(colour, full_batch)
     solved = direction.groupby("condition", sort=False)["final"].mean() / ceiling_bits
     failed = solved[solved < 0.9]
     rows.append(claim("Every setting solves the task (direction >= 90% of its Bayes ceiling)",
@@ -134,4 +193,134 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int)
     rows.append(claim("The ratio lr / batch size (SGD noise scale) orders the final colour information",
                       "Spearman correlation of lr/batch with mean final colour bits over settings", rho, None,
                       bool(rho < -0.7), f"{len(means)} (lr, batch) settings"))
+    if matched is not None:
+        rows += _lr_batch_effects(matched, full_batch, "matched", " (at a matched training loss)")
     return rows
+
+
+def final_by_layer(records: pd.DataFrame) -> pd.DataFrame:
+    """Final bits per run x layer x variable (the last checkpoint of each run), with the layer's depth index."""
+    last = records[records["step"] == records.groupby("run")["step"].transform("max")]
+    out = last[["run", "seed", "condition", "layer", "variable", "bits"]].copy()
+    out["depth"] = out["layer"].str.removeprefix("hidden").astype(int)
+    return out.reset_index(drop=True)
+
+
+def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Mean of a - b over matched seeds (both indexed by seed) and its standard error."""
+    d = (a - b).dropna()
+    return float(d.mean()), _sem(d)
+
+
+def _lowest_verdict(is_lowest: bool, beyond):
+    return False if not is_lowest else beyond
+
+
+def layer_claims(records: pd.DataFrame, main: str) -> list[dict]:
+    """Spec Fig. 3/4 [R]: at the end of training the first hidden layer keeps more colour and more configuration
+    information than the last (paired over seeds, reproduced when the mean difference exceeds twice its standard
+    error), and the last layer is the most minimal: the lowest colour + configuration bits of all layers (seed
+    means; its margin over the next-lowest layer, paired over seeds, must exceed twice its standard error). The
+    headline net first, then every other net as a sensitivity row."""
+    final = final_by_layer(records)
+    final = final[final["variable"].isin(["colour", "configuration"])]
+    rows = []
+    for condition in [main, *[c for c in final["condition"].unique() if c != main]]:
+        f = final[final["condition"] == condition]
+        prefix = "" if condition == main else "(sensitivity) "
+        first, last = f["depth"].min(), f["depth"].max()
+        for var in ("colour", "configuration"):
+            v = f[f["variable"] == var].pivot_table(index="seed", columns="depth", values="bits")
+            diff, se = _paired(v[first], v[last])
+            rows.append(claim(prefix + f"Earlier layers keep more {var} information than the last",
+                              f"{condition}: final {var} bits, hidden{first} minus hidden{last} (paired over seeds)",
+                              diff, se, _beyond_noise(diff, se),
+                              "per layer (seed means): " + ", ".join(f"hidden{d} {m:.2f}" for d, m in v.mean().items())))
+        irrelevant = f.pivot_table(index="seed", columns="depth", values="bits", aggfunc="sum")
+        means = irrelevant.mean()
+        others = means.drop(last)
+        runner_up = others.idxmin()
+        margin, se = _paired(irrelevant[runner_up], irrelevant[last])
+        rows.append(claim(prefix + "The last hidden layer ends the most minimal (least colour + configuration)",
+                          f"{condition}: final colour + configuration bits, lowest other layer (hidden{runner_up}) "
+                          f"minus hidden{last}", margin, se,
+                          _lowest_verdict(bool(means.idxmin() == last), _beyond_noise(margin, se)),
+                          "per layer (seed means): " + ", ".join(f"hidden{d} {m:.2f}" for d, m in means.items())))
+    return rows
+
+
+def transient_claims(records: pd.DataFrame, order: list[str]) -> list[dict]:
+    """Colour information in each run's last hidden layer is transient in every condition (architecture): it
+    rises above its initial value (peak - initial) and falls from its peak (peak - final), each by more than
+    twice its standard error over seeds. The final / peak ratio is reported as in checkerboard_dynamics. One row
+    per condition in ``order``, then one for "every architecture"."""
+    stats = transient_statistics(records, "colour")
+    rows, present = [], []
+    for condition in order:
+        s = stats[stats["condition"] == condition]
+        rise, fall = s["peak"] - s["initial"], s["peak"] - s["final"]
+        ok = [_beyond_noise(float(x.mean()), _sem(x)) for x in (rise, fall)]
+        transient = None if None in ok else all(ok)
+        present.append(transient)
+        ratio = s["final"].mean() / s["peak"].mean()
+        rows.append(claim(f"Transient colour information in {condition}: rises above its initial value, then falls",
+                          f"{condition}: mean final / mean peak colour bits, last hidden layer", ratio,
+                          _sem(s["final"] / s["peak"]), transient,
+                          f"{len(s)} seeds: initial {s['initial'].mean():.2f}, peak {s['peak'].mean():.2f} (epoch "
+                          f"{s['peak_epoch'].median():.2g}, median), final {s['final'].mean():.2f} bits; rise "
+                          f"{rise.mean():.2f} ± {_sem(rise):.2f}, fall {fall.mean():.2f} ± {_sem(fall):.2f}"))
+    every = None if None in present else all(present)
+    rows.append(claim("The transient colour information appears in every architecture",
+                      "number of architectures with a transient (rise and fall both > 2 s.e.)",
+                      sum(bool(p) for p in present), None, every,
+                      "present in: " + (", ".join(c for c, p in zip(order, present) if p) or "none")))
+    return rows
+
+
+def initialization_claims(records: pd.DataFrame, random: str, pretrained: str) -> list[dict]:
+    """Spec section 5. (A) the network pretrained on colour ends direction training with more colour information
+    in its last hidden layer than the randomly initialized one, and generalizes worse (a larger validation minus
+    training loss); each difference against its standard error (independent seeds). (B) residual colour
+    information grows with the length T of a low-learning-rate first phase: Spearman correlation of T with the
+    mean final colour bits (reproduced above 0.7 with the longest T above T = 0 by more than twice the standard
+    error)."""
+    stats = transient_statistics(records, "colour")
+    a, b = stats[stats["condition"] == pretrained], stats[stats["condition"] == random]
+    rows = []
+    diff, se = _difference(a["final"], b["final"])
+    rows.append(claim("A network pretrained on colour ends with more colour information than a random init",
+                      "final colour bits, last hidden layer: pretrained minus random init", diff, se,
+                      _beyond_noise(diff, se), f"pretrained {a['final'].mean():.2f}, random {b['final'].mean():.2f} "
+                      f"bits; {diff / se:.1f} standard errors" if se > 0 else ""))
+    diff, se = _difference(a["generalization_gap"], b["generalization_gap"])
+    rows.append(claim("... and generalizes worse",
+                      "final validation minus training loss (nats): pretrained minus random init", diff, se,
+                      _beyond_noise(diff, se), f"gap pretrained {a['generalization_gap'].mean():.4f}, random "
+                      f"{b['generalization_gap'].mean():.4f} nats; val loss {a['final_val_loss'].mean():.4f} vs "
+                      f"{b['final_val_loss'].mean():.4f}"))
+    warm = stats[stats["condition"] != pretrained].copy()
+    warm["T"] = warm["warmup_epochs"].fillna(0).astype(int) if "warmup_epochs" in warm else 0
+    means = warm.groupby("T")["final"].mean()
+    rho = float(pd.Series(means.index, dtype=float).rank().corr(pd.Series(means.values).rank()))
+    t_max = means.index.max()
+    diff, se = _difference(warm.loc[warm["T"] == t_max, "final"], warm.loc[warm["T"] == 0, "final"])
+    beyond = _beyond_noise(diff, se)
+    rows.append(claim("Residual colour information grows with the length T of a low-lr first phase",
+                      "Spearman correlation of T with mean final colour bits", rho, None,
+                      None if beyond is None else bool(rho > 0.7 and beyond),
+                      "mean final colour by T: " + ", ".join(f"T={t} {m:.2f}" for t, m in means.items())
+                      + f"; T={t_max} minus T=0: {diff:+.3f} ± {se:.3f} bits"))
+    return rows
+
+
+def at_matched_loss(records: pd.DataFrame, level: float, variable: str = "colour") -> pd.DataFrame:
+    """Per run: the variable's bits in its last hidden layer at the first checkpoint where the training loss is
+    at or below ``level`` (NaN where a run never gets there), for comparing settings at an equal fit."""
+    stats = transient_statistics(records, variable)
+    rows = []
+    for run, one in records[records["variable"] == variable].groupby("run", sort=False):
+        one = one[one["layer"] == hidden_layers(one)[-1]].sort_values("step")
+        reached = one[one["train_loss"] <= level]
+        rows.append(dict(run=run, matched_epoch=reached["epoch"].iloc[0] if len(reached) else float("nan"),
+                         matched=reached["bits"].iloc[0] if len(reached) else float("nan")))
+    return stats.merge(pd.DataFrame(rows), on="run")

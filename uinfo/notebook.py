@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -40,6 +41,11 @@ def check_parameters(namespace: dict, baseline: set, declared) -> SimpleNamespac
             problems.append(f"seeds must be a positive count or a list of non-negative integers, got {seeds!r}")
     if values.get("device", "cpu") not in ("cpu", "cuda") and not str(values.get("device")).startswith("cuda:"):
         problems.append(f"device must be 'cpu' or 'cuda[:N]', got {values.get('device')!r}")
+    if "jobs" in values:
+        if values["jobs"] is None:
+            values["jobs"] = os.cpu_count() or 1
+        elif not (isinstance(values["jobs"], int) and values["jobs"] >= 1):
+            problems.append(f"jobs must be None (one per core) or a positive integer, got {values['jobs']!r}")
     if problems:
         raise ValueError("invalid notebook parameter(s): " + "; ".join(problems))
     profile = values["profile"]

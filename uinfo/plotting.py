@@ -86,18 +86,10 @@ def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: flo
     ax.legend()
     ax = axes[1, 1]
     if sensitivity is not None and len(sensitivity):
-        conditions = list(sensitivity["condition"].unique())
-        for col, marker, offset in (("initial", "o", -0.12), ("peak", "^", 0.0), ("final", "s", 0.12)):
-            g = mean_sem(sensitivity, "condition", col).loc[conditions]
-            x = np.arange(len(conditions)) + offset
-            ax.errorbar(x, g["mean"], yerr=g["sem"], fmt=marker, capsize=3, label=f"colour, {col}")
-            for i, c in enumerate(conditions):
-                vals = sensitivity.loc[sensitivity["condition"] == c, col]
-                ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.5, ms=3)
-        ax.set_xticks(range(len(conditions)), [c.replace(", ", "\n") for c in conditions], fontsize=7)
-        ax.set_ylabel("colour information, last hidden layer (bits)")
-        ax.set_title("(d) sensitivity: width and settings (mean ± s.e.m.; dots: seeds)")
-        ax.legend(loc="lower right")
+        _per_condition_points(axes[1, 1], sensitivity, list(sensitivity["condition"].unique()),
+                              [("initial", "o", "colour, initial"), ("peak", "^", "colour, peak"),
+                               ("final", "s", "colour, final")], "colour information, last hidden layer (bits)",
+                              "(d) sensitivity: width and settings (mean ± s.e.m.; dots: seeds)")
     fig.tight_layout()
     return fig
 
@@ -162,5 +154,163 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     ax.set_xlabel("lr / batch size")
     ax.set_ylabel("final colour information (bits)")
     ax.set_title("(f) does lr / batch order the results?")
+    fig.tight_layout()
+    return fig
+
+
+def _info_axes(ax, first_epoch: float, title: str, ceiling_bits: float | None = None) -> None:
+    if ceiling_bits is not None:
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    ax.set_ylabel("usable information (bits)")
+    ax.set_ylim(-0.05, 1.08)
+    ax.set_title(title)
+    symlog_epochs(ax, first_epoch)
+
+
+def _first_epoch(records) -> float:
+    return records.loc[records["epoch"] > 0, "epoch"].min()
+
+
+def _per_condition_points(ax, stats, conditions, columns, ylabel: str, title: str):
+    """Mean ± s.e.m. of each column of ``stats`` per condition, with the seeds as grey dots."""
+    offsets = np.linspace(-0.12, 0.12, len(columns)) if len(columns) > 1 else [0.0]
+    for (col, marker, label), offset in zip(columns, offsets):
+        g = mean_sem(stats, "condition", col).loc[conditions]
+        ax.errorbar(np.arange(len(conditions)) + offset, g["mean"], yerr=g["sem"], fmt=marker, capsize=3,
+                    label=label)
+        for i, c in enumerate(conditions):
+            vals = stats.loc[stats["condition"] == c, col]
+            ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.5, ms=3)
+    ax.set_xticks(range(len(conditions)), [c.replace(", ", "\n") for c in conditions], fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+
+
+def layers_figure(records, main: str, final, ceiling_bits: float):
+    """Per-layer usable information over training for the headline net (one panel per variable, a line per
+    layer) and the final colour and configuration bits against depth for every net (``final``:
+    `uinfo.claims.final_by_layer`)."""
+    use_style()
+    sel = records[records["condition"] == main]
+    layers = hidden_layers(sel)
+    cmap = plt.get_cmap("plasma")
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    for ax, var, letter in zip(axes[0], ("colour", "configuration", "direction"), "abc"):
+        for i, layer in enumerate(layers):
+            seed_band(ax, sel[(sel["layer"] == layer) & (sel["variable"] == var)], "epoch", "bits", layer,
+                      cmap(i / max(1, len(layers))), show_seeds=False)
+        _info_axes(ax, _first_epoch(sel), f"({letter}) {var} information per layer, {main}",
+                   ceiling_bits if var != "configuration" else None)
+        ax.legend(fontsize=7)
+    conditions = list(dict.fromkeys([main, *final["condition"].unique()]))
+    for ax, var, letter in zip(axes[1, :2], ("colour", "configuration"), "de"):
+        for condition in conditions:
+            g = mean_sem(final[(final["condition"] == condition) & (final["variable"] == var)], "depth", "bits")
+            ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, label=condition)
+        ax.set_xlabel("hidden layer (1 = first)")
+        ax.set_ylabel(f"final {var} information (bits)")
+        ax.set_title(f"({letter}) final {var} information against depth")
+        ax.set_xticks(sorted(final["depth"].unique()))
+        ax.legend(fontsize=7)
+    ax = axes[1, 2]
+    one = sel[(sel["layer"] == layers[-1]) & (sel["variable"] == "direction")]
+    seed_band(ax, one, "epoch", "train_loss", "train", COLORS["train"])
+    seed_band(ax, one, "epoch", "val_loss", "validation", COLORS["val"])
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title(f"(f) direction loss, {main}")
+    symlog_epochs(ax, _first_epoch(sel))
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def architectures_figure(records, order: list[str], stats, ceiling_bits: float):
+    """One panel per architecture (last hidden layer: direction, colour, configuration over training) and a
+    summary of the colour information's initial, peak and final values (``stats``: transient_statistics)."""
+    use_style()
+    n = len(order) + 1
+    cols = 3
+    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(14, 3.8 * ((n + cols - 1) // cols)),
+                             squeeze=False)
+    axes = axes.ravel()
+    for ax, condition, letter in zip(axes, order, "abcdefgh"):
+        sel = records[records["condition"] == condition]
+        last = hidden_layers(sel)[-1]
+        for var in ("direction", "colour", "configuration"):
+            seed_band(ax, sel[(sel["layer"] == last) & (sel["variable"] == var)], "epoch", "bits", var, COLORS[var])
+        _info_axes(ax, _first_epoch(sel), f"({letter}) {condition} ({last})", ceiling_bits)
+    axes[0].legend(fontsize=7, loc="lower right")
+    _per_condition_points(axes[len(order)], stats, order,
+                          [("initial", "o", "initial"), ("peak", "^", "peak"), ("final", "s", "final")],
+                          "colour information, last hidden layer (bits)",
+                          f"({'abcdefgh'[len(order)]}) colour information per architecture")
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def initialization_figure(records, stats, direction_stats, random: str, pretrained: str, ceiling_bits: float):
+    """Spec section 5: (a) colour information and (b) losses over training for the pretrained and the randomly
+    initialized net (negative epochs: pretraining on colour); (c) colour information per warm-up length T;
+    (d) final colour information and (e) generalization gap against T, with the pretrained net beside; (f) final
+    direction information of every condition."""
+    use_style()
+    colour = records[(records["variable"] == "colour")]
+    colour = colour[colour["layer"] == colour.groupby("run")["layer"].transform("max")]
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    ax = axes[0, 0]
+    for condition, color in ((random, "#555555"), (pretrained, COLORS["colour"])):
+        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", condition, color)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog; < 0: pretraining on colour)")
+    ax.set_ylabel("colour information, last hidden layer (bits)")
+    ax.set_title("(a) pretrained on colour vs random initialization")
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    for condition, color in ((random, "#555555"), (pretrained, COLORS["colour"])):
+        one = colour[colour["condition"] == condition]
+        seed_band(ax, one, "epoch", "train_loss", f"{condition}: train", color)
+        s = mean_sem(one, "epoch", "val_loss")
+        ax.plot(s.index, s["mean"], ls="--", color=color, label=f"{condition}: validation")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog)")
+    ax.set_ylabel("loss of the current task (nats)")
+    ax.set_title("(b) training and validation loss")
+    ax.legend(fontsize=6)
+    warm = stats[stats["condition"] != pretrained].copy()
+    warm["T"] = warm["warmup_epochs"].fillna(0).astype(int)
+    ts = sorted(warm["T"].unique())
+    ax = axes[0, 2]
+    cmap = plt.get_cmap("viridis")
+    for i, t in enumerate(ts):
+        runs = warm.loc[warm["T"] == t, "run"]
+        seed_band(ax, colour[colour["run"].isin(runs)], "epoch", "bits", f"T = {t}", cmap(i / max(1, len(ts) - 1)),
+                  show_seeds=False)
+    _info_axes(ax, _first_epoch(colour), "(c) colour information, first T epochs at low lr", ceiling_bits)
+    ax.legend(fontsize=7)
+    for ax, col, ylabel, letter in ((axes[1, 0], "final", "final colour information (bits)", "d"),
+                                    (axes[1, 1], "generalization_gap", "validation - training loss (nats)", "e")):
+        g = mean_sem(warm, "T", col)
+        ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
+                    label="low-lr first phase of T epochs")
+        ax.plot(warm["T"], warm[col], ".", color="gray", alpha=0.5)
+        p = stats.loc[stats["condition"] == pretrained, col]
+        ax.errorbar([max(ts) * 1.15 + 1], [p.mean()], yerr=[p.sem()], fmt="D", color="k", capsize=3,
+                    label="pretrained on colour, then baseline (drawn at the right)")
+        ax.set_xlabel("T (epochs)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"({letter}) {ylabel.split(' (')[0]} against T")
+        ax.legend(fontsize=7)
+    conditions = list(direction_stats["condition"].unique())
+    _per_condition_points(axes[1, 2], direction_stats, conditions, [("final", "o", "final")],
+                          "final direction information (bits)", "(f) every condition solves the task?")
+    axes[1, 2].axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    axes[1, 2].set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "baseline")
+                                                   .replace(" epochs at ", " ep. at\n").replace(", ", "\n")
+                                                   for c in conditions], fontsize=6, rotation=45, ha="right")
     fig.tight_layout()
     return fig

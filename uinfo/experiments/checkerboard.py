@@ -3,6 +3,8 @@ colour and target configuration measured in every hidden layer over training (Kl
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import pandas as pd
@@ -11,13 +13,14 @@ from tqdm.auto import tqdm
 
 from ..estimators.usable import DECODERS
 from ..measure import UsableInformationProbe
-from ..models import MLP
+from ..models import MLP, RecurrentClassifier
 from ..models.mlp import ACTIVATIONS
 from ..store import Store, config_key
-from ..tasks.checkerboard import VARIABLES, checkerboard_splits
+from ..tasks.checkerboard import GRACE_STEPS, TRIAL_CHANNELS, VARIABLES, checkerboard_splits, checkerboard_trials
 from ..training import SGDConfig, checkpoint_schedule, steps_per_epoch, train_sgd
 
 EXPERIMENT = "checkerboard"
+ARCHITECTURES = ("mlp", "rnn", "gru")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ class CheckerboardConfig:
     weight_decay: float = 0.0
     n_checkpoints: int = 60
     decoder: str = "linear"
+    architecture: str = "mlp"
+    pretrain_target: str | None = None
+    pretrain_epochs: int = 0
+    warmup_epochs: int = 0
+    warmup_lr: float | None = None
+    warmup_batch_size: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -61,34 +70,114 @@ class CheckerboardConfig:
             problems.append(f"train_fraction must be in (0, 1), got {self.train_fraction}")
         if not (isinstance(self.n_checkpoints, int) and self.n_checkpoints >= 1):
             problems.append(f"n_checkpoints must be a positive integer, got {self.n_checkpoints!r}")
+        if self.architecture not in ARCHITECTURES:
+            problems.append(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+        elif self.architecture != "mlp" and len(self.hidden) != 1:
+            problems.append(f"a recurrent network has one hidden layer: hidden must be (width,), got {self.hidden}")
+        elif self.architecture == "gru" and self.activation != "tanh":
+            problems.append("a GRU's activation is fixed: use activation='tanh'")
+        if self.pretrain_target not in (None, *VARIABLES):
+            problems.append(f"pretrain_target must be None or one of {VARIABLES}, got {self.pretrain_target!r}")
+        if not (isinstance(self.pretrain_epochs, int) and self.pretrain_epochs >= 0):
+            problems.append(f"pretrain_epochs must be a non-negative integer, got {self.pretrain_epochs!r}")
+        elif (self.pretrain_target is None) != (self.pretrain_epochs == 0):
+            problems.append("pretrain_target and pretrain_epochs > 0 go together (set both or neither)")
+        if not (isinstance(self.warmup_epochs, int) and 0 <= self.warmup_epochs < self.epochs):
+            problems.append(f"warmup_epochs must be an integer in [0, epochs={self.epochs}), got {self.warmup_epochs!r}")
+        elif self.warmup_epochs and self.warmup_lr is None and self.warmup_batch_size is None:
+            problems.append("warmup_epochs > 0 needs a warmup_lr or a warmup_batch_size that differs")
         if problems:
             raise ValueError("invalid CheckerboardConfig: " + "; ".join(problems))
-        self.sgd()  # validates the optimizer settings
+        self.phases()  # validates the optimizer settings
 
-    def sgd(self) -> SGDConfig:
-        return SGDConfig(lr=self.lr, batch_size=self.batch_size, epochs=self.epochs, momentum=self.momentum,
+    def sgd(self, epochs: int | None = None, lr: float | None = None, batch_size: int | None = None) -> SGDConfig:
+        return SGDConfig(lr=self.lr if lr is None else lr, batch_size=batch_size or self.batch_size,
+                         epochs=self.epochs if epochs is None else epochs, momentum=self.momentum,
                          weight_decay=self.weight_decay)
+
+    def phases(self) -> list[tuple[str, str, SGDConfig]]:
+        """(name, target, optimizer) of each training phase in order: an optional pretraining on another
+        variable, an optional warm-up (the first ``warmup_epochs`` of direction training at another lr or batch
+        size), then direction training; ``epochs`` counts the warm-up and the main phase together."""
+        out = []
+        if self.pretrain_epochs:
+            out.append(("pretrain", self.pretrain_target, self.sgd(self.pretrain_epochs)))
+        if self.warmup_epochs:
+            out.append(("warmup", "direction", self.sgd(self.warmup_epochs, self.warmup_lr, self.warmup_batch_size)))
+        out.append(("train", "direction", self.sgd(self.epochs - self.warmup_epochs)))
+        return out
 
     def replace(self, **changes) -> "CheckerboardConfig":
         return dataclasses.replace(self, **changes)
 
 
-def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.DataFrame:
-    """Train one network and measure it at every checkpoint. Returns tidy records: one row per
-    checkpoint x hidden layer x variable, with the run's loss and accuracy on its train and validation splits."""
+def build_model(config: CheckerboardConfig) -> torch.nn.Module:
     torch.manual_seed(config.seed)
+    if config.architecture == "mlp":
+        return MLP(4, config.hidden, 2, config.activation)
+    return RecurrentClassifier(TRIAL_CHANNELS, config.hidden[0], 2, config.architecture, config.activation,
+                               grace=GRACE_STEPS)
+
+
+def run_data(config: CheckerboardConfig) -> dict:
+    """The run's train / val / analysis sets; sequences for a recurrent network (trial noise seeded per split)."""
     data = checkerboard_splits(config.n_samples, config.train_fraction, config.n_analysis, config.sigma,
                                config.seed)
+    if config.architecture != "mlp":
+        data = {name: checkerboard_trials(split, seed=[config.seed, 2, i]) for i, (name, split) in enumerate(data.items())}
+    return data
+
+
+def _schedule(config: CheckerboardConfig, n_train: int) -> list[list[int]]:
+    """Checkpoint steps within each phase. The direction phases (warm-up + main) share one log-spaced schedule
+    over their steps, so a warm-up of the same batch size leaves the checkpoints of the baseline unchanged;
+    pretraining gets a third as many checkpoints of its own (its last one is the direction phase's step 0)."""
+    phases = config.phases()
+    lengths = [steps_per_epoch(n_train, sgd.batch_size) * sgd.epochs for _, _, sgd in phases]
+    pre = 1 if phases[0][0] == "pretrain" else 0
+    out = []
+    if pre:
+        out.append([s for s in checkpoint_schedule(lengths[0], max(1, config.n_checkpoints // 3)) if s < lengths[0]])
+    direction = checkpoint_schedule(sum(lengths[pre:]), config.n_checkpoints)
+    offset, last = 0, len(lengths) - 1
+    for i in range(pre, len(lengths)):
+        end = offset + lengths[i]
+        out.append([s - offset for s in direction if offset <= s < end or (i == last and s == end)])
+        offset = end
+    return out
+
+
+def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.DataFrame:
+    """Train one network and measure it at every checkpoint. Returns tidy records: one row per
+    checkpoint x hidden layer x variable, with the run's loss and accuracy on its train and validation splits,
+    the training ``phase`` and the ``epoch`` counted from the start of direction training (negative while
+    pretraining)."""
+    data = run_data(config)
     train, val, analysis = data["train"], data["val"], data["analysis"]
-    model = MLP(4, config.hidden, 2, config.activation)
+    model = build_model(config)
     probe = UsableInformationProbe(model, model.hidden_layers, analysis.x, analysis.labels,
                                    {"train": (train.x, train.labels), "val": (val.x, val.labels)},
                                    target="direction", decoder=config.decoder, split_seed=config.seed)
-    per_epoch = steps_per_epoch(len(train), config.batch_size)
-    steps = checkpoint_schedule(per_epoch * config.epochs, config.n_checkpoints)
-    bar = tqdm(total=per_epoch * config.epochs, desc=f"seed {config.seed}", leave=False, disable=not progress)
+    phases = config.phases()
+    schedules = _schedule(config, len(train))
+    total = sum(steps_per_epoch(len(train), sgd.batch_size) * sgd.epochs for _, _, sgd in phases)
+    pretrain_epochs = config.pretrain_epochs
+    bar = tqdm(total=total, desc=f"seed {config.seed}", leave=False, disable=not progress)
     with bar:
-        train_sgd(model, train.x, train.labels["direction"], config.sgd(), config.seed, steps, probe, bar)
+        step0, epoch0 = 0, -float(pretrain_epochs)
+        for i, ((name, target, sgd), steps) in enumerate(zip(phases, schedules)):
+            per_epoch = steps_per_epoch(len(train), sgd.batch_size)
+
+            def at(step, epoch, name=name, step0=step0, epoch0=epoch0):
+                n_before = len(probe.records)
+                probe(step0 + step, epoch0 + epoch)
+                for row in probe.records[n_before:]:
+                    row["phase"] = name
+            # the main phase is seeded with the run's seed (so a run without extra phases is the baseline run)
+            phase_seed = config.seed if i == len(phases) - 1 else config.seed + 100003 * (i + 1)
+            train_sgd(model, train.x, train.labels[target], sgd, phase_seed, steps, at, bar)
+            step0 += per_epoch * sgd.epochs
+            epoch0 += sgd.epochs
     records = pd.DataFrame(probe.records)
     records.insert(0, "run", config_key(EXPERIMENT, config))
     for name, value in dataclasses.asdict(config).items():
@@ -96,20 +185,47 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.D
     return records
 
 
-def checkerboard_runs(configs, store: Store | None = None, progress: bool = True) -> pd.DataFrame:
+def _stored_run(config: CheckerboardConfig, store_root, progress: bool = False) -> tuple[pd.DataFrame, bool]:
+    if store_root is None:
+        return run_checkerboard(config, progress), True
+    return Store(store_root).get_or_compute(EXPERIMENT, config, lambda: run_checkerboard(config, progress))
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # one core per run: these small nets are bound by per-step overhead
+
+
+def checkerboard_runs(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
     """Records of many runs, each read from the store when it is there and computed (then stored) when not,
-    so an interrupted sweep resumes at the first missing run."""
-    frames, computed = [], 0
-    for config in tqdm(list(configs), desc="checkerboard runs", disable=not progress):
-        if store is None:
-            frames.append(run_checkerboard(config))
-            computed += 1
-            continue
-        records, fresh = store.get_or_compute(EXPERIMENT, config, lambda: run_checkerboard(config, progress))
-        frames.append(records)
-        computed += fresh
-    out = pd.concat(frames, ignore_index=True)
-    out.attrs["computed_runs"] = computed
+    so an interrupted sweep resumes at the first missing run. With ``jobs`` > 1 the missing runs are computed in
+    that many worker processes, one thread each (records keep the order of ``configs``)."""
+    configs = list(configs)
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    root = None if store is None else store.root
+    results: dict[int, tuple] = {}
+    missing = list(range(len(configs)))
+    if store is not None:
+        for i, config in enumerate(configs):
+            found = store.load(EXPERIMENT, config)
+            if found is not None:
+                results[i] = (found, False)
+        missing = [i for i in missing if i not in results]
+    bar = tqdm(total=len(configs), initial=len(results), desc="checkerboard runs", disable=not progress)
+    with bar:
+        if jobs == 1 or len(missing) <= 1:
+            for i in missing:
+                results[i] = _stored_run(configs[i], root, progress)
+                bar.update(1)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(jobs, len(missing)), mp_context=context, initializer=_worker_init) as pool:
+                futures = {pool.submit(_stored_run, configs[i], root): i for i in missing}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(1)
+    out = pd.concat([results[i][0] for i in range(len(configs))], ignore_index=True)
+    out.attrs["computed_runs"] = sum(results[i][1] for i in range(len(configs)))
     return out
 
 
@@ -117,17 +233,20 @@ def checkerboard_runs(configs, store: Store | None = None, progress: bool = True
 # checkerboard_dynamics: profiles are data, not branches
 
 MAIN_WIDTH = 5
+SMOKE_BASE = dict(n_samples=600, n_analysis=400, epochs=2, n_checkpoints=6)
+QUICK_BASE = dict(epochs=60, n_checkpoints=30)  # shared by every quick checkerboard notebook (store reuse)
+PAPER_BASE = dict(epochs=200, n_checkpoints=60)
 DYNAMICS_PROFILES = {
     # seconds, for CI: tiny data, two epochs
     "smoke": dict(seeds=(0, 1), widths=(5, 100), variants=({"weight_decay": 1e-3},),
-                  base=dict(n_samples=600, n_analysis=400, epochs=2, n_checkpoints=6)),
+                  base=SMOKE_BASE),
     # a 2-core laptop: the paper's data and optimizer, fewer epochs and checkpoints
     "quick": dict(seeds=tuple(range(5)), widths=(3, 5, 8, 16, 100),
-                  variants=({"weight_decay": 1e-3}, {"activation": "tanh"}), base=dict(epochs=60, n_checkpoints=30)),
+                  variants=({"weight_decay": 1e-3}, {"activation": "tanh"}), base=QUICK_BASE),
     # the paper's setting as far as it is known (200 epochs is the spec's recommendation)
     "paper": dict(seeds=tuple(range(10)), widths=(3, 5, 8, 16, 100),
                   variants=({"weight_decay": 1e-3}, {"activation": "tanh"}, {"momentum": 0.9}),
-                  base=dict(epochs=200, n_checkpoints=60)),
+                  base=PAPER_BASE),
 }
 
 
@@ -152,13 +271,13 @@ def dynamics_configs(profile: str, seeds=None, widths=None) -> list[Checkerboard
 FULL_BATCH = 9000  # larger than any training split here: train_sgd then takes the whole split as one batch
 LR_BATCH_PROFILES = {
     "smoke": dict(seeds=(0,), lrs=(0.01, 0.05), batch_sizes=(32, 128), grid_lrs=(), grid_batch_sizes=(),
-                  base=dict(n_samples=600, n_analysis=400, epochs=2, n_checkpoints=6)),
+                  base=SMOKE_BASE),
     # same base as checkerboard_dynamics' quick profile, so the shared lr 0.05 / batch 32 runs come from the store
     "quick": dict(seeds=tuple(range(5)), lrs=(0.001, 0.005, 0.01, 0.05, 0.1), batch_sizes=(8, 32, 128, 512, FULL_BATCH),
-                  grid_lrs=(0.01, 0.1), grid_batch_sizes=(8, 128), base=dict(epochs=60, n_checkpoints=30)),
+                  grid_lrs=(0.01, 0.1), grid_batch_sizes=(8, 128), base=QUICK_BASE),
     "paper": dict(seeds=tuple(range(10)), lrs=(0.001, 0.005, 0.01, 0.05, 0.1), batch_sizes=(8, 32, 128, 512, FULL_BATCH),
                   grid_lrs=(0.005, 0.01, 0.05, 0.1), grid_batch_sizes=(8, 32, 128, 512),
-                  base=dict(epochs=200, n_checkpoints=60)),
+                  base=PAPER_BASE),
 }
 
 
@@ -174,3 +293,79 @@ def lr_batch_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
     pairs = list(dict.fromkeys(pairs))
     return [CheckerboardConfig(seed=s, hidden=(MAIN_WIDTH, MAIN_WIDTH), lr=lr, batch_size=bs, **spec["base"])
             for lr, bs in pairs for s in seeds]
+
+
+def _profile(profiles: dict, profile: str, seeds) -> tuple[dict, tuple]:
+    if profile not in profiles:
+        raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
+    spec = profiles[profile]
+    return spec, spec["seeds"] if seeds is None else tuple(seeds)
+
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkerboard_layers: every hidden layer of a deeper fully connected net
+
+LAYERS_PROFILES = {
+    "smoke": dict(seeds=(0,), nets=((5, 5, 5, 5),), base=SMOKE_BASE),
+    "quick": dict(seeds=tuple(range(5)), nets=((5, 5, 5, 5), (8, 8, 8, 8), (5, 5)), base=QUICK_BASE),
+    "paper": dict(seeds=tuple(range(10)), nets=((5, 5, 5, 5), (8, 8, 8, 8), (5, 5), (25, 15, 5)), base=PAPER_BASE),
+}
+
+
+def layers_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
+    """Fully connected ReLU nets of several depths and widths (the first is the headline), every seed."""
+    spec, seeds = _profile(LAYERS_PROFILES, profile, seeds)
+    return [CheckerboardConfig(seed=s, hidden=net, **spec["base"]) for net in spec["nets"] for s in seeds]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkerboard_architectures: FC Small, FC Large and recurrent networks
+
+ARCHITECTURE_PROFILES = {
+    "smoke": dict(seeds=(0,), nets=(dict(hidden=(5, 5)), dict(hidden=(64, 64)),
+                                    dict(architecture="rnn", hidden=(5,), activation="tanh")), base=SMOKE_BASE),
+    "quick": dict(seeds=tuple(range(5)), nets=(dict(hidden=(5, 5)), dict(hidden=(256, 256)),
+                                               dict(architecture="rnn", hidden=(5,), activation="tanh"),
+                                               dict(architecture="gru", hidden=(5,), activation="tanh")),
+                  base=QUICK_BASE),
+    "paper": dict(seeds=tuple(range(10)), nets=(dict(hidden=(5, 5)), dict(hidden=(1000, 1000)),
+                                                dict(hidden=(1000,) * 5),
+                                                dict(architecture="rnn", hidden=(5,), activation="tanh"),
+                                                dict(architecture="rnn", hidden=(100,), activation="tanh"),
+                                                dict(architecture="gru", hidden=(5,), activation="tanh"),
+                                                dict(architecture="gru", hidden=(100,), activation="tanh")),
+                  base=PAPER_BASE),
+}
+
+
+def architecture_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
+    """FC Small, FC Large and recurrent networks (vanilla RNN, GRU) on the same task and optimizer, every seed."""
+    spec, seeds = _profile(ARCHITECTURE_PROFILES, profile, seeds)
+    return [CheckerboardConfig(seed=s, **spec["base"], **net) for net in spec["nets"] for s in seeds]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# checkerboard_initialization: perturbing the initial part of training (spec section 5)
+
+INITIALIZATION_PROFILES = {
+    "smoke": dict(seeds=(0,), pretrain_epochs=1, warmups=(0, 1), warmup_lr=0.005, base=SMOKE_BASE),
+    "quick": dict(seeds=tuple(range(5)), pretrain_epochs=20, warmups=(0, 2, 5, 10, 20, 40), warmup_lr=0.005,
+                  base=QUICK_BASE),
+    "paper": dict(seeds=tuple(range(10)), pretrain_epochs=50, warmups=(0, 1, 2, 5, 10, 20, 40, 80),
+                  warmup_lr=0.005, base=PAPER_BASE),
+}
+
+
+def initialization_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
+    """(A) FC Small pretrained on colour, then trained on direction, and the same net from random
+    initialization with the identical direction phase; (B) the first T epochs of direction training at a low
+    learning rate, then the baseline lr 0.05 / batch 32, for each T (T = 0 is the baseline). Total direction
+    epochs are the same in every condition."""
+    spec, seeds = _profile(INITIALIZATION_PROFILES, profile, seeds)
+    base = CheckerboardConfig(hidden=(MAIN_WIDTH, MAIN_WIDTH), **spec["base"])
+    configs = [base.replace(seed=s, pretrain_target="colour", pretrain_epochs=spec["pretrain_epochs"]) for s in seeds]
+    for t in spec["warmups"]:
+        extra = dict(warmup_epochs=t, warmup_lr=spec["warmup_lr"]) if t else {}
+        configs += [base.replace(seed=s, **extra) for s in seeds]
+    return configs

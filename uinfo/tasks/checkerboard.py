@@ -95,3 +95,37 @@ def direction_bayes_ceiling(sigma: float = 0.1, grid: int = 20001) -> dict:
     cond_entropy = float((density * hb).sum() * ds)
     accuracy = float((density * np.maximum(p_red, 1 - p_red)).sum() * ds)
     return {"bits": 1.0 - cond_entropy, "accuracy": accuracy}
+
+
+# A discretised trial for recurrent networks (spec 2.5, RNN): the targets are shown from the first step, the
+# checkerboard from a random onset step on, and the direction is read out after a grace period.
+TRIAL_STEPS = 20
+ONSET_STEPS = (4, 8)  # onset drawn uniformly from this closed range of steps
+GRACE_STEPS = 3  # the readout averages the steps from onset + GRACE_STEPS on
+STEP_SIGMA = 0.1  # fresh noise on the coherence channels at every step, on top of the trial's own sample
+TRIAL_CHANNELS = 5  # x0..x3 as in `checkerboard`, then a checkerboard-on flag
+
+
+def checkerboard_trials(data: CheckerboardData, seed=0, n_steps: int = TRIAL_STEPS, onset=ONSET_STEPS,
+                        step_sigma: float = STEP_SIGMA) -> CheckerboardData:
+    """Turn static trials into sequences (n, n_steps, 5): the target channels x0, x1 from step 0; the coherence
+    channels x2, x3 (the trial's noisy sample plus fresh N(0, step_sigma^2) noise per step) and an on-flag from
+    the onset step on, zeros before. Labels are unchanged. Per-step noise only removes information, so the static
+    task's Bayes ceiling stays an upper bound."""
+    lo, hi = onset
+    if not 0 <= lo <= hi < n_steps - GRACE_STEPS:
+        raise ValueError(f"onset range {onset} must lie in [0, {n_steps - GRACE_STEPS}) for {n_steps} steps "
+                         f"and a grace period of {GRACE_STEPS}")
+    if not step_sigma >= 0:
+        raise ValueError(f"step_sigma must be >= 0, got {step_sigma}")
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    start = rng.integers(lo, hi + 1, size=n)
+    on = (np.arange(n_steps)[None, :] >= start[:, None]).astype(np.float32)  # (n, T)
+    x = np.zeros((n, n_steps, TRIAL_CHANNELS), dtype=np.float32)
+    static = data.x.numpy()
+    x[:, :, 0:2] = static[:, None, 0:2]
+    noise = rng.normal(0.0, step_sigma, size=(n, n_steps, 2)) if step_sigma > 0 else 0.0
+    x[:, :, 2:4] = (static[:, None, 2:4] + noise) * on[:, :, None]
+    x[:, :, 4] = on
+    return CheckerboardData(torch.from_numpy(x), data.labels, data.coherence)
