@@ -32,6 +32,19 @@ def test_pretraining_adds_a_phase_on_colour_with_negative_epochs():
     assert records["step"].is_monotonic_increasing
 
 
+def test_a_fresh_readout_after_pretraining_changes_only_the_readout():
+    cfg = CheckerboardConfig(**TINY, pretrain_target="colour", pretrain_epochs=1)
+    kept, fresh = run_checkerboard(cfg), run_checkerboard(cfg.replace(reset_readout=True))
+    pre = kept["phase"] == "pretrain"
+    pd.testing.assert_frame_equal(kept.loc[pre, ["bits", "train_loss"]], fresh.loc[pre, ["bits", "train_loss"]])
+    switch = (kept["phase"] == "train") & (kept["epoch"] == 0)
+    # same representation at the switch, different readout: equal bits, different direction loss
+    assert (kept.loc[switch, "bits"].values == fresh.loc[switch, "bits"].values).all()
+    assert kept.loc[switch, "train_loss"].iloc[0] != fresh.loc[switch, "train_loss"].iloc[0]
+    with pytest.raises(ValueError, match="reset_readout"):
+        CheckerboardConfig(**TINY, reset_readout=True)
+
+
 def test_a_warmup_changes_only_the_first_epochs():
     base = CheckerboardConfig(**TINY)
     a = run_checkerboard(base)

@@ -55,9 +55,9 @@ def test_unknown_notebook_name_is_refused():
         runner.select(["no_such_notebook"])
 
 
-def _notebook(path, source):
+def _notebook(path, source, parameters='profile = "quick"'):
     nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('profile = "quick"')
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(source)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -75,6 +75,23 @@ def test_runner_exits_nonzero_naming_each_failed_notebook(tmp_path, capsys):
     assert failed == 1
     assert "bad: FAILED" in captured.out and "good: ok" in captured.out
     assert "1 notebook(s) failed: bad" in captured.err
+
+
+def test_runner_runs_notebooks_in_parallel_sharing_the_cores(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "src"
+    src.mkdir()
+    out = tmp_path / "out"
+    # each notebook writes the jobs it was given; the one without a jobs parameter must not get one
+    _notebook(src / "a.ipynb", f"open(r'{out}/a.txt', 'w').write(str(jobs))", 'profile = "quick"\njobs = None')
+    _notebook(src / "b.ipynb", f"open(r'{out}/b.txt', 'w').write(str(jobs))", 'profile = "quick"\njobs = None')
+    _notebook(src / "c.ipynb", "assert 'jobs' not in globals()")
+    monkeypatch.setattr(runner.os, "cpu_count", lambda: 4)
+    assert runner.run(["a", "b", "c"], "smoke", notebook_dir=src, out_dir=out, figures_dir=tmp_path / "fig",
+                      jobs=2) == 0
+    assert (out / "a.txt").read_text() == "2" and (out / "b.txt").read_text() == "2"
+    assert "all 3 notebook(s) ran" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="jobs"):
+        runner.run(["a"], "smoke", notebook_dir=src, out_dir=out, jobs=0)
 
 
 def test_real_notebook_stops_on_a_misspelt_parameter_before_any_compute(tmp_path, capsys):

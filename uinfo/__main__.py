@@ -15,6 +15,9 @@ def main(argv=None) -> int:
     r = sub.add_parser("run", help="execute notebooks with papermill, write figures and CLAIMS.md")
     r.add_argument("--profile", default="quick", choices=PROFILES)
     r.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
+    r.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run N notebooks at a time (each gets cores / N worker processes); default 1")
+    r.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     sub.add_parser("list", help="list the notebooks")
     p = sub.add_parser("prepare", help="write parameterized, unexecuted notebooks (for nbval)")
     p.add_argument("--profile", default="smoke", choices=PROFILES)
@@ -30,7 +33,8 @@ def main(argv=None) -> int:
         for path in runner.prepare(runner.available(), args.profile, args.output, extra):
             print(path)
         return 0
-    return 1 if runner.run(runner.select(args.only), args.profile) else 0
+    extra = {"store_dir": str(args.store_dir)} if args.store_dir else None
+    return 1 if runner.run(runner.select(args.only), args.profile, extra, jobs=args.jobs) else 0
 
 
 if __name__ == "__main__":

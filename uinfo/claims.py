@@ -64,6 +64,8 @@ def condition_labels(records: pd.DataFrame) -> pd.Series:
             parts.append(f"batch {row['batch_size']}")
         if _is_set(row.get("pretrain_epochs", 0)):
             parts.append(f"pretrained on {row['pretrain_target']} for {int(row['pretrain_epochs'])} epochs")
+            if row.get("reset_readout") in (True, "True"):
+                parts.append("fresh readout")
         if _is_set(row.get("warmup_epochs", 0)):
             how = [f"lr {row['warmup_lr']:g}"] if _is_set(row.get("warmup_lr")) else []
             how += [f"batch {int(row['warmup_batch_size'])}"] if _is_set(row.get("warmup_batch_size")) else []
@@ -71,7 +73,7 @@ def condition_labels(records: pd.DataFrame) -> pd.Series:
         return ", ".join(parts) or "default"
 
     cols = [c for c in ("hidden", "architecture", "activation", "weight_decay", "momentum", "lr", "batch_size",
-                        "pretrain_target", "pretrain_epochs", "warmup_epochs", "warmup_lr", "warmup_batch_size")
+                        "pretrain_target", "pretrain_epochs", "reset_readout", "warmup_epochs", "warmup_lr", "warmup_batch_size")
             if c in records]
     keys = records[cols].drop_duplicates()
     # str keys (NaN, "unset", matches itself); itertuples keeps each column's dtype, unlike iterrows
@@ -198,9 +200,13 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
     return rows
 
 
-def final_by_layer(records: pd.DataFrame) -> pd.DataFrame:
-    """Final bits per run x layer x variable (the last checkpoint of each run), with the layer's depth index."""
-    last = records[records["step"] == records.groupby("run")["step"].transform("max")]
+def final_by_layer(records: pd.DataFrame, at: str = "final") -> pd.DataFrame:
+    """Bits per run x layer x variable at the last checkpoint of each run (``at="final"``) or at its first
+    (``"initial"``), with the layer's depth index."""
+    if at not in ("final", "initial"):
+        raise ValueError(f"at must be 'final' or 'initial', got {at!r}")
+    pick = records.groupby("run")["step"].transform("max" if at == "final" else "min")
+    last = records[records["step"] == pick]
     out = last[["run", "seed", "condition", "layer", "variable", "bits"]].copy()
     out["depth"] = out["layer"].str.removeprefix("hidden").astype(int)
     return out.reset_index(drop=True)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .notebook import PROFILES, REPO_ROOT
@@ -43,24 +45,39 @@ def prepare(names: list[str], profile: str, out_dir: Path, extra: dict | None = 
     return paths
 
 
-def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-        out_dir: Path | None = None, figures_dir: Path | None = None) -> int:
-    """Execute each notebook; print a line per notebook; return the number that failed (naming each)."""
+def declared_parameters(path: Path) -> set[str]:
+    """The names a notebook's parameters cell defines."""
     import papermill as pm
 
+    return set(pm.inspect_notebook(str(path)))
+
+
+def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
+        out_dir: Path | None = None, figures_dir: Path | None = None, jobs: int = 1) -> int:
+    """Execute each notebook (``jobs`` at a time, each given an equal share of the CPU cores through its ``jobs``
+    parameter where it has one); print a line per notebook; return the number that failed (naming each)."""
     if profile not in PROFILES:
         raise SystemExit(f"error: profile must be one of {PROFILES}, got {profile!r}")
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise SystemExit(f"error: --jobs must be a positive integer, got {jobs!r}")
     out_dir = out_dir or REPO_ROOT / "executed" / profile
     figures_dir = figures_dir or figures_dir_for(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
+    cores = max(1, (os.cpu_count() or 1) // jobs)
     failed, timings = [], {}
-    for i, name in enumerate(names, 1):
+
+    def one(i: int, name: str) -> None:
+        import papermill as pm
+
         print(f"[{i}/{len(names)}] {name} ({profile}) ...", flush=True)
+        source = notebook_dir / f"{name}.ipynb"
+        parameters = {"profile": profile, **(extra or {})}
+        if "jobs" in declared_parameters(source):
+            parameters.setdefault("jobs", cores)
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(notebook_dir / f"{name}.ipynb"), str(out_dir / f"{name}.ipynb"),
-                                parameters={"profile": profile, **(extra or {})}, cwd=str(notebook_dir),
-                                kernel_name="python3", progress_bar=False)
+            pm.execute_notebook(str(source), str(out_dir / f"{name}.ipynb"), parameters=parameters,
+                                cwd=str(notebook_dir), kernel_name="python3", progress_bar=False)
             status = "ok"
         except Exception as err:  # papermill raises PapermillExecutionError; anything else is a failure too
             failed.append(name)
@@ -68,7 +85,11 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
             status = "FAILED: " + (first[-1] if first else type(err).__name__)
         timings[name] = time.perf_counter() - t0
         print(f"[{i}/{len(names)}] {name}: {status} in {timings[name]:.0f} s", flush=True)
+
+    with ThreadPoolExecutor(jobs) as pool:  # each notebook runs in its own kernel process
+        list(pool.map(one, range(1, len(names) + 1), names))
     write_claims(figures_dir)
+    failed.sort(key=names.index)
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)} (see {out_dir})", file=sys.stderr)
     else:

@@ -45,6 +45,7 @@ class CheckerboardConfig:
     architecture: str = "mlp"
     pretrain_target: str | None = None
     pretrain_epochs: int = 0
+    reset_readout: bool = False
     warmup_epochs: int = 0
     warmup_lr: float | None = None
     warmup_batch_size: int | None = None
@@ -82,6 +83,8 @@ class CheckerboardConfig:
             problems.append(f"pretrain_epochs must be a non-negative integer, got {self.pretrain_epochs!r}")
         elif (self.pretrain_target is None) != (self.pretrain_epochs == 0):
             problems.append("pretrain_target and pretrain_epochs > 0 go together (set both or neither)")
+        if self.reset_readout and not self.pretrain_epochs:
+            problems.append("reset_readout applies after pretraining: it needs pretrain_epochs > 0")
         if not (isinstance(self.warmup_epochs, int) and 0 <= self.warmup_epochs < self.epochs):
             problems.append(f"warmup_epochs must be an integer in [0, epochs={self.epochs}), got {self.warmup_epochs!r}")
         elif self.warmup_epochs and self.warmup_lr is None and self.warmup_batch_size is None:
@@ -173,6 +176,10 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.D
                 probe(step0 + step, epoch0 + epoch)
                 for row in probe.records[n_before:]:
                     row["phase"] = name
+            if config.reset_readout and i > 0 and phases[i - 1][0] == "pretrain":
+                with torch.random.fork_rng():  # a fresh readout for the new task, seeded, leaving the RNG as it was
+                    torch.manual_seed(config.seed + 7)
+                    model.readout.reset_parameters()
             # the main phase is seeded with the run's seed (so a run without extra phases is the baseline run)
             phase_seed = config.seed if i == len(phases) - 1 else config.seed + 100003 * (i + 1)
             train_sgd(model, train.x, train.labels[target], sgd, phase_seed, steps, at, bar)
@@ -358,13 +365,15 @@ INITIALIZATION_PROFILES = {
 
 
 def initialization_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
-    """(A) FC Small pretrained on colour, then trained on direction, and the same net from random
-    initialization with the identical direction phase; (B) the first T epochs of direction training at a low
+    """(A) FC Small pretrained on colour, then trained on direction (keeping the readout, and with a fresh
+    readout), and the same net from random initialization with the identical direction phase; (B) the first T epochs of direction training at a low
     learning rate, then the baseline lr 0.05 / batch 32, for each T (T = 0 is the baseline). Total direction
     epochs are the same in every condition."""
     spec, seeds = _profile(INITIALIZATION_PROFILES, profile, seeds)
     base = CheckerboardConfig(hidden=(MAIN_WIDTH, MAIN_WIDTH), **spec["base"])
-    configs = [base.replace(seed=s, pretrain_target="colour", pretrain_epochs=spec["pretrain_epochs"]) for s in seeds]
+    pretrain = dict(pretrain_target="colour", pretrain_epochs=spec["pretrain_epochs"])
+    configs = [base.replace(seed=s, **pretrain) for s in seeds]
+    configs += [base.replace(seed=s, reset_readout=True, **pretrain) for s in seeds]
     for t in spec["warmups"]:
         extra = dict(warmup_epochs=t, warmup_lr=spec["warmup_lr"]) if t else {}
         configs += [base.replace(seed=s, **extra) for s in seeds]
