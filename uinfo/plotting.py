@@ -251,37 +251,39 @@ def architectures_figure(records, order: list[str], stats, ceiling_bits: float):
     return fig
 
 
-def initialization_figure(records, stats, direction_stats, random: str, pretrained: str, ceiling_bits: float):
-    """Spec section 5: (a) colour information and (b) losses over training for the pretrained and the randomly
-    initialized net (negative epochs: pretraining on colour); (c) colour information per warm-up length T;
-    (d) final colour information and (e) generalization gap against T, with the pretrained net beside; (f) final
-    direction information of every condition."""
+def initialization_figure(records, stats, direction_stats, random: str, pretrained: list[str], ceiling_bits: float):
+    """Spec section 5: (a) colour information and (b) direction losses over training for the pretrained nets
+    (``pretrained``: their conditions) and the randomly initialized one (negative epochs: pretraining on colour);
+    (c) colour information per warm-up length T; (d) final colour information and (e) generalization gap against T,
+    with the pretrained nets beside; (f) final direction information of every condition."""
     use_style()
     colour = records[(records["variable"] == "colour")]
     colour = colour[colour["layer"] == colour.groupby("run")["layer"].transform("max")]
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    arms = list(zip([random, *pretrained], ["#555555", COLORS["colour"], COLORS["configuration"], "#e08214"]))
+    short = {c: c.replace("width 5, ", "").replace(", fresh readout", ",\nfresh readout") for c, _ in arms}
     ax = axes[0, 0]
-    for condition, color in ((random, "#555555"), (pretrained, COLORS["colour"])):
-        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", condition, color)
+    for condition, color in arms:
+        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", short[condition], color)
     ax.axvline(0, color="k", lw=0.6)
     ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("epoch of direction training (symlog; < 0: pretraining on colour)")
     ax.set_ylabel("colour information, last hidden layer (bits)")
     ax.set_title("(a) pretrained on colour vs random initialization")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="lower left")
     ax = axes[0, 1]
-    for condition, color in ((random, "#555555"), (pretrained, COLORS["colour"])):
+    for condition, color in arms:
         one = colour[colour["condition"] == condition]
-        seed_band(ax, one, "epoch", "train_loss", f"{condition}: train", color)
+        seed_band(ax, one, "epoch", "train_loss", f"{short[condition]}: train", color, show_seeds=False)
         s = mean_sem(one, "epoch", "val_loss")
-        ax.plot(s.index, s["mean"], ls="--", color=color, label=f"{condition}: validation")
+        ax.plot(s.index, s["mean"], ls="--", color=color, label="validation")
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("epoch of direction training (symlog)")
-    ax.set_ylabel("loss of the current task (nats)")
-    ax.set_title("(b) training and validation loss")
-    ax.legend(fontsize=6)
-    warm = stats[stats["condition"] != pretrained].copy()
+    ax.set_ylabel("direction loss (nats)")
+    ax.set_title("(b) direction loss (while pretraining, the net is fitting colour)")
+    ax.legend(fontsize=6, loc="upper right")
+    warm = stats[~stats["condition"].isin(pretrained)].copy()
     warm["T"] = warm["warmup_epochs"].fillna(0).astype(int)
     ts = sorted(warm["T"].unique())
     ax = axes[0, 2]
@@ -290,7 +292,7 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
         runs = warm.loc[warm["T"] == t, "run"]
         seed_band(ax, colour[colour["run"].isin(runs)], "epoch", "bits", f"T = {t}", cmap(i / max(1, len(ts) - 1)),
                   show_seeds=False)
-    _info_axes(ax, _first_epoch(colour), "(c) colour information, first T epochs at low lr", ceiling_bits)
+    _info_axes(ax, _first_epoch(colour), "(c) colour information per low-lr phase length T", ceiling_bits)
     ax.legend(fontsize=7)
     for ax, col, ylabel, letter in ((axes[1, 0], "final", "final colour information (bits)", "d"),
                                     (axes[1, 1], "generalization_gap", "validation - training loss (nats)", "e")):
@@ -298,13 +300,15 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
         ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
                     label="low-lr first phase of T epochs")
         ax.plot(warm["T"], warm[col], ".", color="gray", alpha=0.5)
-        p = stats.loc[stats["condition"] == pretrained, col]
-        ax.errorbar([max(ts) * 1.15 + 1], [p.mean()], yerr=[p.sem()], fmt="D", color="k", capsize=3,
-                    label="pretrained on colour, then baseline (drawn at the right)")
+        for k, (condition, color) in enumerate(arms[1:]):
+            p = stats.loc[stats["condition"] == condition, col]
+            ax.errorbar([max(ts) * (1.12 + 0.08 * k) + 1], [p.mean()], yerr=[p.sem()], fmt="D", color=color,
+                        capsize=3, label="pretrained, " + ("fresh readout" if "fresh" in condition else "readout kept")
+                        + " (T = 0)")
         ax.set_xlabel("T (epochs)")
         ax.set_ylabel(ylabel)
         ax.set_title(f"({letter}) {ylabel.split(' (')[0]} against T")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     conditions = list(direction_stats["condition"].unique())
     _per_condition_points(axes[1, 2], direction_stats, conditions, [("final", "o", "final")],
                           "final direction information (bits)", "(f) every condition solves the task?")
