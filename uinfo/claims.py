@@ -154,15 +154,15 @@ def _difference(a: pd.Series, b: pd.Series) -> tuple[float, float]:
 def _lr_batch_effects(colour: pd.DataFrame, full_batch: int, column: str = "final", when: str = "") -> list[dict]:
     rows = []
     at32 = colour[colour["batch_size"] == 32]
-    lo, hi = at32["lr"].min(), at32["lr"].max()
+    reached = at32[at32[column].notna()]  # at a matched loss: only the settings that reach it
+    lo, hi = reached["lr"].min(), reached["lr"].max()
     diff, se = _difference(at32.loc[at32["lr"] == lo, column].dropna(), at32.loc[at32["lr"] == hi, column].dropna())
     rows.append(claim(f"Final colour information is higher at the lowest learning rate than at the highest{when}",
                       f"{column} colour bits at lr {lo:g} minus at lr {hi:g} (batch 32)", diff, se,
                       _beyond_noise(diff, se), f"{diff / se:.1f} standard errors" if se > 0 else ""))
     at05 = colour[colour["lr"] == 0.05]
-    small, large = at05["batch_size"].min(), at05["batch_size"].max()
-    if column != "final":  # the largest batch that reached the matched loss in some run
-        large = at05.loc[at05[column].notna(), "batch_size"].max()
+    reached = at05[at05[column].notna()]
+    small, large = reached["batch_size"].min(), reached["batch_size"].max()
     name = "full batch" if large >= full_batch else f"batch {large}"
     diff, se = _difference(at05.loc[at05["batch_size"] == large, column].dropna(),
                            at05.loc[at05["batch_size"] == small, column].dropna())
