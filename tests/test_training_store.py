@@ -197,3 +197,20 @@ def test_a_full_disk_while_saving_leaves_no_entry_and_says_so(tmp_path, monkeypa
     assert store.load("x", {"a": 2}) is None
     pd.testing.assert_frame_equal(store.load("x", cfg), before)
     assert not [p for p in (tmp_path / "x").iterdir() if p.name.startswith(".tmp")]
+
+
+def test_store_key_changes_with_config_code_and_data(monkeypatch):
+    import dataclasses
+
+    import uinfo.store as store_module
+
+    @dataclasses.dataclass(frozen=True)
+    class ImageRun:
+        seed: int = 0
+        data_sha256: str = "a" * 64
+
+    base = config_key("cifar", ImageRun())
+    assert config_key("cifar", ImageRun(seed=1)) != base
+    assert config_key("cifar", ImageRun(data_sha256="b" * 64)) != base  # other data file, other key
+    monkeypatch.setattr(store_module, "code_version", lambda: "edited-code")
+    assert config_key("cifar", ImageRun()) != base

@@ -47,6 +47,9 @@ def config_dict(config) -> dict:
 
 
 def config_key(experiment: str, config) -> str:
+    """The store key: a hash of the experiment, the full config and the code version. Data enter through the
+    config: generated data (the checkerboard) through its seed and settings; a config that reads data files
+    carries their sha256 (``uinfo.tasks.images.load_images(...).source["sha256"]``) as a field."""
     payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": code_version()},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
