@@ -19,6 +19,18 @@ def main(argv=None) -> int:
                    help="run N notebooks at a time (each gets cores / N worker processes); default 1")
     r.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     sub.add_parser("list", help="list the notebooks")
+    w = sub.add_parser("sweep", help="compute a figure's training runs into the store (local processes or Slurm)")
+    w.add_argument("name", help="the figure's notebook name, e.g. checkerboard_lr_batch")
+    w.add_argument("--profile", default="quick", choices=PROFILES)
+    w.add_argument("--executor", default="local", help="local (processes on this machine) or slurm")
+    w.add_argument("--workers", type=int, default=None,
+                   help="local: parallel jobs (default: one per core); slurm: array tasks running at once")
+    w.add_argument("--timeout-min", type=int, default=60, help="per job (slurm: per run)")
+    w.add_argument("--mem-gb", type=float, default=4.0)
+    w.add_argument("--cpus-per-task", type=int, default=1)
+    w.add_argument("--partition", default=None, help="Slurm partition")
+    w.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
+    w.add_argument("--no-wait", action="store_true", help="submit and return (the notebooks read the store later)")
     p = sub.add_parser("prepare", help="write parameterized, unexecuted notebooks (for nbval)")
     p.add_argument("--profile", default="smoke", choices=PROFILES)
     p.add_argument("--output", required=True, type=Path)
@@ -28,6 +40,20 @@ def main(argv=None) -> int:
     if args.command == "list":
         print("\n".join(runner.available()))
         return 0
+    if args.command == "sweep":
+        from . import sweep
+
+        try:
+            report = sweep.sweep(args.name, args.profile, args.executor, args.workers or sweep.default_workers(),
+                                 args.store_dir, timeout_min=args.timeout_min, mem_gb=args.mem_gb,
+                                 cpus_per_task=args.cpus_per_task, partition=args.partition, wait=not args.no_wait)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(report)
+        if args.no_wait and report.jobs:
+            print("submitted jobs: " + " ".join(report.jobs))
+        return 1 if report.failed else 0
     if args.command == "prepare":
         extra = {k: str(v) for k, v in (("store_dir", args.store_dir), ("figures_dir", args.figures_dir)) if v}
         for path in runner.prepare(runner.available(), args.profile, args.output, extra):

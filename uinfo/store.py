@@ -7,6 +7,7 @@ written to a temporary folder and renamed into place, so a crash never leaves a 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
 import json
@@ -46,6 +47,9 @@ def config_dict(config) -> dict:
 
 
 def config_key(experiment: str, config) -> str:
+    """The store key: a hash of the experiment, the full config and the code version. Data enter through the
+    config: generated data (the checkerboard) through its seed and settings; a config that reads data files
+    carries their sha256 (``uinfo.tasks.images.load_images(...).source["sha256"]``) as a field."""
     payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": code_version()},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -57,6 +61,10 @@ class Store:
 
     def path(self, experiment: str, config) -> Path:
         return self.root / experiment / config_key(experiment, config)
+
+    def partial_path(self, experiment: str, config) -> Path:
+        """Where an unfinished run keeps its resume state (removed once the entry is saved)."""
+        return self.root / experiment / ".partial" / f"{config_key(experiment, config)}.pt"
 
     def load(self, experiment: str, config) -> pd.DataFrame | None:
         """The stored records of this config, or None if there are none (or the entry is unreadable, which
@@ -87,9 +95,17 @@ class Store:
             if final.exists():
                 shutil.rmtree(final)
             os.rename(tmp, final)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if err.errno == errno.ENOSPC:
+                raise OSError(errno.ENOSPC, f"no space left on the device while writing the store entry {final}; "
+                              "nothing was written under its key: free some space (or pass another store "
+                              "folder) and run again") from err
+            raise
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        self.partial_path(experiment, config).unlink(missing_ok=True)
         return final
 
     def get_or_compute(self, experiment: str, config, compute: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, bool]:

@@ -55,10 +55,16 @@ def checkpoint_schedule(total_steps: int, n_checkpoints: int, first_step: int = 
 
 
 def train_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: SGDConfig, seed: int,
-              checkpoints: Iterable[int], callback: Callable[[int, float], None], progress=None) -> None:
+              checkpoints: Iterable[int], callback: Callable[[int, float], None], progress=None,
+              resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> None:
     """Train ``model`` on (x, y) with cross-entropy and SGD, calling ``callback(step, epoch)`` at each step in
     ``checkpoints`` (step 0 is before any update). Minibatches come from a seeded permutation per epoch; a
-    partial last batch is kept. ``progress`` is an optional tqdm-like bar advanced once per step."""
+    partial last batch is kept. ``progress`` is an optional tqdm-like bar advanced once per step.
+
+    Resuming: after each checkpoint's callback, ``save_state(state)`` (if given) receives the loop's state (the
+    optimizer, the lr schedule, the minibatch generator, the epoch's permutation and the position in it); passing
+    that dict back as ``resume``, with the model's parameters restored by the caller, continues the loop exactly
+    where it was, so the rest of training is bitwise the same as without the interruption."""
     n = x.shape[0]
     bs = min(config.batch_size, n)
     per_epoch = steps_per_epoch(n, bs)
@@ -68,23 +74,43 @@ def train_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: SGDCon
                           weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_decay)
     model.train()
-    if 0 in wanted:
-        callback(0, 0.0)
-    step = 0
-    for _ in range(config.epochs):
-        perm = torch.randperm(n, generator=gen)
-        for b in range(per_epoch):
-            idx = perm[b * bs:(b + 1) * bs]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            if step in wanted:
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training diverged at step {step}: the loss is {loss.item()}; "
-                                             f"try a lower learning rate than {config.lr}")
-                callback(step, step / per_epoch)
-        sched.step()
+    step, epoch, batch, perm = 0, 0, 0, None
+    if resume is not None:
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["schedule"])
+        gen.set_state(resume["generator"])
+        step, epoch, batch, perm = resume["step"], resume["epoch"], resume["batch"], resume["perm"]
         if progress is not None:
-            progress.update(per_epoch)
+            progress.update(step)
+
+    def save() -> None:
+        if save_state is not None:
+            save_state(dict(optimizer=opt.state_dict(), schedule=sched.state_dict(), generator=gen.get_state(),
+                            step=step, epoch=epoch, batch=batch, perm=perm))
+
+    if resume is None and 0 in wanted:
+        callback(0, 0.0)
+        save()
+    while epoch < config.epochs:
+        if perm is None:
+            perm = torch.randperm(n, generator=gen)
+        idx = perm[batch * bs:(batch + 1) * bs]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        batch += 1
+        if progress is not None:
+            progress.update(1)
+        measured = step in wanted
+        if measured:
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"training diverged at step {step}: the loss is {loss.item()}; "
+                                         f"try a lower learning rate than {config.lr}")
+            callback(step, step / per_epoch)
+        if batch == per_epoch:  # end of the epoch
+            sched.step()
+            epoch, batch, perm = epoch + 1, 0, None
+        if measured:
+            save()

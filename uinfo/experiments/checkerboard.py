@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -150,11 +153,40 @@ def _schedule(config: CheckerboardConfig, n_train: int) -> list[list[int]]:
     return out
 
 
-def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.DataFrame:
+def _load_state(path: Path | None) -> dict | None:
+    if path is None or not Path(path).exists():
+        return None
+    try:
+        return torch.load(path, weights_only=False)
+    except Exception as err:  # a torn or foreign file: start the run again rather than fail
+        warnings.warn(f"cannot read the resume state {path} ({err}); the run starts from the beginning")
+        return None
+
+
+def _save_state(path: Path, state: dict) -> None:
+    """Write atomically: to a temporary file in the same folder, flushed to disk, then renamed over the old one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_checkerboard(config: CheckerboardConfig, progress: bool = False, state_path=None) -> pd.DataFrame:
     """Train one network and measure it at every checkpoint. Returns tidy records: one row per
     checkpoint x hidden layer x variable, with the run's loss and accuracy on its train and validation splits,
     the training ``phase`` and the ``epoch`` counted from the start of direction training (negative while
-    pretraining)."""
+    pretraining).
+
+    With ``state_path``, the run's full state (model, optimizer, schedule, generators, records so far) is written
+    there atomically at every checkpoint, and a run started again with the same config and path continues from
+    the last one: its records are bitwise those of an uninterrupted run (same machine and thread count)."""
     data = run_data(config)
     train, val, analysis = data["train"], data["val"], data["analysis"]
     model = build_model(config)
@@ -164,27 +196,45 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.D
     phases = config.phases()
     schedules = _schedule(config, len(train))
     total = sum(steps_per_epoch(len(train), sgd.batch_size) * sgd.epochs for _, _, sgd in phases)
-    pretrain_epochs = config.pretrain_epochs
+    saved = _load_state(state_path)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        probe.records = saved["records"]
+        torch.set_rng_state(saved["rng"])
+
+    def save_state(phase: int, loop: dict | None) -> None:
+        _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
+                                     rng=torch.get_rng_state()))
+
     bar = tqdm(total=total, desc=f"seed {config.seed}", leave=False, disable=not progress)
     with bar:
-        step0, epoch0 = 0, -float(pretrain_epochs)
+        step0, epoch0 = 0, -float(config.pretrain_epochs)
         for i, ((name, target, sgd), steps) in enumerate(zip(phases, schedules)):
             per_epoch = steps_per_epoch(len(train), sgd.batch_size)
+            if saved is not None and i < saved["phase"]:  # finished before the interruption
+                bar.update(per_epoch * sgd.epochs)
+                step0 += per_epoch * sgd.epochs
+                epoch0 += sgd.epochs
+                continue
+            resume = saved["loop"] if saved is not None and i == saved["phase"] else None
 
             def at(step, epoch, name=name, step0=step0, epoch0=epoch0):
                 n_before = len(probe.records)
                 probe(step0 + step, epoch0 + epoch)
                 for row in probe.records[n_before:]:
                     row["phase"] = name
-            if config.reset_readout and i > 0 and phases[i - 1][0] == "pretrain":
+            if resume is None and config.reset_readout and i > 0 and phases[i - 1][0] == "pretrain":
                 with torch.random.fork_rng():  # a fresh readout for the new task, seeded, leaving the RNG as it was
                     torch.manual_seed(config.seed + 7)
                     model.readout.reset_parameters()
             # the main phase is seeded with the run's seed (so a run without extra phases is the baseline run)
             phase_seed = config.seed if i == len(phases) - 1 else config.seed + 100003 * (i + 1)
-            train_sgd(model, train.x, train.labels[target], sgd, phase_seed, steps, at, bar)
+            train_sgd(model, train.x, train.labels[target], sgd, phase_seed, steps, at, bar, resume=resume,
+                      save_state=None if state_path is None else lambda loop, i=i: save_state(i, loop))
             step0 += per_epoch * sgd.epochs
             epoch0 += sgd.epochs
+            if state_path is not None and i + 1 < len(phases):
+                save_state(i + 1, None)
     records = pd.DataFrame(probe.records)
     records.insert(0, "run", config_key(EXPERIMENT, config))
     for name, value in dataclasses.asdict(config).items():
@@ -193,9 +243,12 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False) -> pd.D
 
 
 def _stored_run(config: CheckerboardConfig, store_root, progress: bool = False) -> tuple[pd.DataFrame, bool]:
+    """One run through the store: read if finished, else computed with its resume state kept in the store."""
     if store_root is None:
         return run_checkerboard(config, progress), True
-    return Store(store_root).get_or_compute(EXPERIMENT, config, lambda: run_checkerboard(config, progress))
+    store = Store(store_root)
+    return store.get_or_compute(EXPERIMENT, config, lambda: run_checkerboard(
+        config, progress, state_path=store.partial_path(EXPERIMENT, config)))
 
 
 def _worker_init() -> None:

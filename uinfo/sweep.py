@@ -1,0 +1,148 @@
+"""Sweeps: the independent training runs of a figure, computed on a cluster (Slurm job arrays through submitit)
+or in parallel local processes, into the same results store the notebooks read.
+
+    python -m uinfo sweep checkerboard_lr_batch --profile paper --executor slurm --timeout-min 120 --mem-gb 4
+    python -m uinfo sweep checkerboard_dynamics --profile quick --executor local --workers 2
+
+Finished runs are read from the store and never recomputed; a run that failed, timed out or was killed is
+reported, and submitting the sweep again computes only what is still missing (an interrupted run continues
+from its last checkpoint, kept in the store).
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from .experiments import checkerboard as cb
+from .notebook import PROFILES, REPO_ROOT
+from .store import Store
+
+SWEEPS = {
+    "checkerboard_dynamics": cb.dynamics_configs,
+    "checkerboard_lr_batch": cb.lr_batch_configs,
+    "checkerboard_layers": cb.layers_configs,
+    "checkerboard_architectures": cb.architecture_configs,
+    "checkerboard_initialization": cb.initialization_configs,
+}
+EXECUTORS = ("local", "slurm")
+
+
+def plan(name: str, profile: str, seeds=None) -> list:
+    """The configs of a figure's sweep at a profile."""
+    if name not in SWEEPS:
+        raise ValueError(f"unknown sweep {name!r}; available: {sorted(SWEEPS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    return SWEEPS[name](profile, seeds=seeds)
+
+
+def run_configs(configs: list, store_root: str, threads: int = 1) -> list[dict]:
+    """The job body: compute each config into the store (reading it if already there). One failing run does not
+    stop the others; each gets a status line."""
+    import torch
+
+    torch.set_num_threads(threads)
+    out = []
+    for config in configs:
+        t0 = time.perf_counter()
+        try:
+            _, computed = cb._stored_run(config, store_root)
+            status = "computed" if computed else "stored"
+        except Exception:  # reported to the submitter, who can resubmit
+            status = "failed: " + traceback.format_exc(limit=3).strip().splitlines()[-1]
+        out.append(dict(seed=getattr(config, "seed", None), status=status, seconds=round(time.perf_counter() - t0, 1)))
+    return out
+
+
+@dataclass
+class SweepReport:
+    total: int
+    already: int
+    computed: int
+    failed: list
+    jobs: list
+
+    def __str__(self) -> str:
+        lines = [f"{self.total} runs: {self.already} already in the store, {self.computed} computed now, "
+                 f"{len(self.failed)} failed"]
+        lines += [f"  FAILED {f}" for f in self.failed]
+        if self.failed:
+            lines.append("  submit the same sweep again to retry them (finished runs are not recomputed)")
+        return "\n".join(lines)
+
+
+def sweep(name: str, profile: str = "quick", executor: str = "local", workers: int = 2, store_dir=None,
+          seeds=None, timeout_min: int = 60, mem_gb: float = 4.0, cpus_per_task: int = 1,
+          partition: str | None = None, folder=None, wait: bool = True) -> SweepReport:
+    """Submit the missing runs of a figure's sweep and (with ``wait``) collect their statuses.
+
+    ``executor="local"``: ``workers`` submitit local jobs, each computing an equal share of the runs on
+    ``cpus_per_task`` threads. ``executor="slurm"``: one array task per run (at most ``workers`` at a time) with
+    ``timeout_min``, ``mem_gb``, ``cpus_per_task`` and ``partition``. All settings are checked before anything is
+    submitted."""
+    problems = []
+    if executor not in EXECUTORS:
+        problems.append(f"executor must be one of {EXECUTORS}, got {executor!r}")
+    for label, value in (("workers", workers), ("timeout_min", timeout_min), ("cpus_per_task", cpus_per_task)):
+        if not (isinstance(value, int) and value >= 1):
+            problems.append(f"{label} must be a positive integer, got {value!r}")
+    if not (isinstance(mem_gb, (int, float)) and mem_gb > 0):
+        problems.append(f"mem_gb must be > 0, got {mem_gb!r}")
+    if problems:
+        raise ValueError("invalid sweep settings: " + "; ".join(problems))
+    return run_sweep(plan(name, profile, seeds), name, executor, workers, store_dir, timeout_min, mem_gb,
+                     cpus_per_task, partition, folder, wait)
+
+
+def run_sweep(configs: list, name: str = "sweep", executor: str = "local", workers: int = 2, store_dir=None,
+              timeout_min: int = 60, mem_gb: float = 4.0, cpus_per_task: int = 1, partition: str | None = None,
+              folder=None, wait: bool = True) -> SweepReport:
+    """`sweep` for any list of checkerboard configs (``name`` labels the jobs and their log folder)."""
+    import submitit
+
+    store = Store(store_dir or REPO_ROOT / "results")
+    missing = [c for c in configs if store.load(cb.EXPERIMENT, c) is None]
+    report = SweepReport(total=len(configs), already=len(configs) - len(missing), computed=0, failed=[], jobs=[])
+    if not missing:
+        return report
+    folder = Path(folder or store.root / ".submitit" / name)
+    ex = submitit.AutoExecutor(folder=folder, cluster=executor)
+    ex.update_parameters(timeout_min=timeout_min, mem_gb=mem_gb, cpus_per_task=cpus_per_task,
+                         name=f"uinfo-{name}")
+    if executor == "slurm":
+        ex.update_parameters(slurm_array_parallelism=workers, **({"slurm_partition": partition} if partition else {}))
+        chunks = [[c] for c in missing]
+        jobs = ex.map_array(run_configs, chunks, [str(store.root)] * len(chunks), [cpus_per_task] * len(chunks))
+    else:
+        chunks = [missing[i::workers] for i in range(min(workers, len(missing)))]
+        with ex.batch():
+            jobs = [ex.submit(run_configs, chunk, str(store.root), cpus_per_task) for chunk in chunks]
+    report.jobs = [job.job_id for job in jobs]
+    if not wait:
+        return report
+    for job, chunk in zip(jobs, chunks):
+        try:
+            for config, line in zip(chunk, job.result()):
+                if line["status"] == "computed":
+                    report.computed += 1
+                elif line["status"].startswith("failed"):
+                    report.failed.append(f"{_describe(config)}: {line['status']}")
+        except Exception as err:  # the job itself died: timeout, out of memory, node failure
+            message = str(err).strip().splitlines()
+            report.failed += [f"{_describe(c)}: job {job.job_id} {message[-1] if message else type(err).__name__}"
+                              for c in chunk if store.load(cb.EXPERIMENT, c) is None]
+            report.computed += sum(store.load(cb.EXPERIMENT, c) is not None for c in chunk)
+    return report
+
+
+def _describe(config) -> str:
+    fields = {k: v for k, v in vars(config).items() if k in ("seed", "hidden", "architecture", "lr", "batch_size",
+                                                              "pretrain_epochs", "warmup_epochs")}
+    return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
