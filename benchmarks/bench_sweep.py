@@ -10,11 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs
+from uinfo.experiments.checkerboard import checkerboard_runs, dynamics_configs
 from uinfo.store import Store
 from uinfo.sweep import run_sweep
 
-CONFIGS = [CheckerboardConfig(seed=s, hidden=(5, 5), epochs=15, n_checkpoints=12) for s in range(8)]
+# the first 8 runs of a real sweep: checkerboard_dynamics at quick (FC Small widths 3 and 5, 60 epochs, 30 checkpoints)
+CONFIGS = dynamics_configs("quick")[:8]
 
 if __name__ == "__main__":
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
