@@ -61,3 +61,38 @@ def test_subsampled_draws_and_bad_input():
         gaussian_mixture_entropy(np.array([[np.nan, 0.0]]), 0.1)
     with pytest.raises(ValueError, match="n_mc"):
         gaussian_mixture_entropy(centers, 0.1, n_mc=1)
+
+
+def test_sp_first_layer_uses_the_exact_noise_entropy_and_never_goes_below_it():
+    import torch
+
+    from uinfo.estimators.shannon import sp_mutual_information
+    from uinfo.models.noisy import NoisyMLP
+
+    torch.manual_seed(0)
+    net = NoisyMLP(2, (3, 2), 2, "tanh", beta=0.1)
+    x = torch.tensor([[-1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]])
+    s1, s2 = net.presamples(x, replicas=200, generator=torch.Generator().manual_seed(1))
+    assert s1.shape == (4, 200, 3) and s2.shape == (4, 200, 2)
+    assert np.allclose(s1[:, 0], s1[:, 1])  # S_1 is a function of x: noise enters after it
+    first = sp_mutual_information(s1, 0.1, first_layer=True, n_mc=50)
+    assert first.h_t_given_x == gaussian_entropy(3, 0.1)
+    assert 0 < first.mi <= math.log(4) + 4 * first.se
+    second = sp_mutual_information(s2, 0.1, n_mc=20)
+    assert second.h_t_given_x >= gaussian_entropy(2, 0.1) - 4 * second.se  # h(T|X) >= h(Z)
+
+
+def test_noise_switch_and_binning():
+    import torch
+
+    from uinfo.estimators.shannon import binned_entropy
+    from uinfo.models.noisy import NoisyMLP
+
+    net = NoisyMLP(3, (4,), 2, beta=0.5)
+    x = torch.ones(5, 3)
+    net.eval()
+    assert torch.equal(net(x), net(x))  # noise off at evaluation by default
+    net.train()
+    assert not torch.equal(net(x), net(x))
+    assert binned_entropy(np.eye(4), 0.5) == pytest.approx(math.log(4))
+    assert binned_entropy(np.zeros((4, 2)), 0.5) == 0.0
