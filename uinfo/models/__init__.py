@@ -1,5 +1,7 @@
-"""Networks whose hidden layers are probed: fully connected and recurrent nets for the checkerboard task."""
+"""Networks whose hidden layers are probed: fully connected and recurrent nets for the checkerboard task, noisy
+fully connected nets for Shannon information (CIFAR nets: ``uinfo.models.cifar``)."""
 from .mlp import MLP
+from .noisy import NoisyMLP
 from .rnn import RecurrentClassifier
 
-__all__ = ["MLP", "RecurrentClassifier"]
+__all__ = ["MLP", "NoisyMLP", "RecurrentClassifier"]
