@@ -28,6 +28,13 @@ def _start(root):
     return subprocess.Popen([sys.executable, "-c", SCRIPT, str(root)], stdout=subprocess.PIPE, text=True)
 
 
+def _mtime(path):
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:  # not written yet, or removed once the run finished
+        return None
+
+
 def _finish(root) -> float:
     proc = _start(root)
     proc.stdout.readline()
@@ -46,9 +53,14 @@ def test_killed_runs_resume_to_identical_records(tmp_path):
     rng = random.Random(0)
     kills, resumed_from, completed = 0, [], 0
     while kills < 5:
+        before = _mtime(partial)
         proc = _start(root)
         proc.stdout.readline()  # imports done: the run is starting
-        time.sleep(rng.uniform(0.05, 0.5) * run_time)
+        # data, model and the first measurement take ~40% of a run before any state is saved: wait for this
+        # attempt's first save, so that every kill can make progress, then kill at a random later point
+        while proc.poll() is None and _mtime(partial) == before:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3) * run_time)
         if proc.poll() is not None:  # it finished first: check it, then start a fresh run to kill
             assert proc.returncode == 0
             pd.testing.assert_frame_equal(store.load(EXPERIMENT, cfg), reference, check_exact=True)
