@@ -15,8 +15,19 @@ def hidden_layers(records: pd.DataFrame) -> list[str]:
     return sorted(records["layer"].unique(), key=lambda name: int(name.removeprefix("hidden")))
 
 
+def last_layer_rows(records: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each run's last hidden layer (runs of different depths mixed)."""
+    last = {run: hidden_layers(one)[-1] for run, one in records.groupby("run", sort=False)}
+    return records[records["layer"] == records["run"].map(last)]
+
+
+def _widths(hidden) -> list[int]:
+    """Layer widths from a stored ``hidden`` value: a tuple or its CSV string "(5, 5)"."""
+    return [int(w) for w in str(hidden).strip("()").split(",") if w.strip()]
+
+
 def _net_label(row) -> str:
-    widths = [int(w) for w in str(row.get("hidden", "")).strip("()").split(",") if w.strip()]
+    widths = _widths(row.get("hidden", ""))
     arch = row.get("architecture", "mlp")
     if arch in ("rnn", "gru"):
         return f"{arch.upper()} {widths[0]}" + (f" {row['activation']}" if arch == "rnn" else "")
@@ -33,7 +44,7 @@ def architecture_labels(records: pd.DataFrame) -> pd.Series:
     def label(hidden, arch, activation):
         if arch in ("rnn", "gru"):
             return _net_label({"hidden": hidden, "architecture": arch, "activation": activation})
-        widths = [int(w) for w in str(hidden).strip("()").split(",") if w.strip()]
+        widths = _widths(hidden)
         size = "Small" if max(widths) <= 16 else "Large"
         shape = f"{len(widths)} × {widths[0]}" if len(set(widths)) == 1 else "-".join(map(str, widths))
         return f"FC {size} {shape}"
@@ -332,8 +343,8 @@ def at_matched_loss(records: pd.DataFrame, level: float, variable: str = "colour
     at or below ``level`` (NaN where a run never gets there), for comparing settings at an equal fit."""
     stats = transient_statistics(records, variable)
     rows = []
-    for run, one in records[records["variable"] == variable].groupby("run", sort=False):
-        one = one[one["layer"] == hidden_layers(one)[-1]].sort_values("step")
+    for run, one in last_layer_rows(records[records["variable"] == variable]).groupby("run", sort=False):
+        one = one.sort_values("step")
         reached = one[one["train_loss"] <= level]
         rows.append(dict(run=run, matched_epoch=reached["epoch"].iloc[0] if len(reached) else float("nan"),
                          matched=reached["bits"].iloc[0] if len(reached) else float("nan")))

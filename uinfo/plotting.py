@@ -6,7 +6,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .claims import hidden_layers
+from .claims import hidden_layers, last_layer_rows
 
 COLORS = {"direction": "#1b7837", "colour": "#c51b7d", "configuration": "#2166ac",
           "train": "#444444", "val": "#e08214"}
@@ -257,8 +257,7 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
     (c) colour information per warm-up length T; (d) final colour information and (e) generalization gap against T,
     with the pretrained nets beside; (f) final direction information of every condition."""
     use_style()
-    colour = records[(records["variable"] == "colour")]
-    colour = colour[colour["layer"] == colour.groupby("run")["layer"].transform("max")]
+    colour = last_layer_rows(records[records["variable"] == "colour"])
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     arms = list(zip([random, *pretrained], ["#555555", COLORS["colour"], COLORS["configuration"], "#e08214"]))
     short = {c: c.replace("width 5, ", "").replace(", fresh readout", ",\nfresh readout") for c, _ in arms}

@@ -296,6 +296,15 @@ MAIN_WIDTH = 5
 SMOKE_BASE = dict(n_samples=600, n_analysis=400, epochs=2, n_checkpoints=6)
 QUICK_BASE = dict(epochs=60, n_checkpoints=30)  # shared by every quick checkerboard notebook (store reuse)
 PAPER_BASE = dict(epochs=200, n_checkpoints=60)
+
+
+def _profile(profiles: dict, profile: str, seeds) -> tuple[dict, tuple]:
+    if profile not in profiles:
+        raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
+    spec = profiles[profile]
+    return spec, spec["seeds"] if seeds is None else tuple(seeds)
+
+
 DYNAMICS_PROFILES = {
     # seconds, for CI: tiny data, two epochs
     "smoke": dict(seeds=(0, 1), widths=(5, 100), variants=({"weight_decay": 1e-3},),
@@ -313,10 +322,7 @@ DYNAMICS_PROFILES = {
 def dynamics_configs(profile: str, seeds=None, widths=None) -> list[CheckerboardConfig]:
     """FC Small (two hidden layers of equal width) for every width x seed of a profile, then the profile's
     variants (other settings changed one at a time) at the main width."""
-    if profile not in DYNAMICS_PROFILES:
-        raise ValueError(f"profile must be one of {sorted(DYNAMICS_PROFILES)}, got {profile!r}")
-    spec = DYNAMICS_PROFILES[profile]
-    seeds = spec["seeds"] if seeds is None else tuple(seeds)
+    spec, seeds = _profile(DYNAMICS_PROFILES, profile, seeds)
     widths = spec["widths"] if widths is None else tuple(int(w) for w in widths)
     configs = [CheckerboardConfig(seed=s, hidden=(w, w), **spec["base"]) for w in widths for s in seeds]
     configs += [CheckerboardConfig(seed=s, hidden=(MAIN_WIDTH, MAIN_WIDTH), **{**spec["base"], **variant})
@@ -344,22 +350,12 @@ LR_BATCH_PROFILES = {
 def lr_batch_configs(profile: str, seeds=None) -> list[CheckerboardConfig]:
     """FC Small at the main width: a learning-rate sweep at batch 32, a batch-size sweep at lr 0.05, and a small
     lr x batch grid (to see whether lr / batch orders the results); each (lr, batch) once, every seed."""
-    if profile not in LR_BATCH_PROFILES:
-        raise ValueError(f"profile must be one of {sorted(LR_BATCH_PROFILES)}, got {profile!r}")
-    spec = LR_BATCH_PROFILES[profile]
-    seeds = spec["seeds"] if seeds is None else tuple(seeds)
+    spec, seeds = _profile(LR_BATCH_PROFILES, profile, seeds)
     pairs = [(lr, 32) for lr in spec["lrs"]] + [(0.05, bs) for bs in spec["batch_sizes"]]
     pairs += [(lr, bs) for lr in spec["grid_lrs"] for bs in spec["grid_batch_sizes"]]
     pairs = list(dict.fromkeys(pairs))
     return [CheckerboardConfig(seed=s, hidden=(MAIN_WIDTH, MAIN_WIDTH), lr=lr, batch_size=bs, **spec["base"])
             for lr, bs in pairs for s in seeds]
-
-
-def _profile(profiles: dict, profile: str, seeds) -> tuple[dict, tuple]:
-    if profile not in profiles:
-        raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
-    spec = profiles[profile]
-    return spec, spec["seeds"] if seeds is None else tuple(seeds)
 
 
 
