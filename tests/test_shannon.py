@@ -15,8 +15,8 @@ def test_one_centre_is_a_gaussian():
 
 
 def test_far_apart_centres_add_ln_n():
-    d, beta, n = 3, 0.01, 50
-    centers = np.random.default_rng(0).normal(size=(n, d)) * 10  # ~1000 beta apart
+    d, beta, n = 3, 0.01, 400
+    centers = np.random.default_rng(0).normal(size=(n, d)) * 10  # ~100 beta apart or more
     r = gaussian_mixture_entropy(centers, beta, n_mc=200, seed=0)
     assert r.nats == pytest.approx(gaussian_entropy(d, beta) + math.log(n), abs=4 * r.se + 1e-6)
     assert r.mean_neighbours == pytest.approx(1.0)  # the cutoff keeps only the own centre here
@@ -96,3 +96,61 @@ def test_noise_switch_and_binning():
     assert not torch.equal(net(x), net(x))
     assert binned_entropy(np.eye(4), 0.5) == pytest.approx(math.log(4))
     assert binned_entropy(np.zeros((4, 2)), 0.5) == 0.0
+
+
+def test_control_variate_removes_the_noise_spread():
+    """One centre: the averaged term is exactly 0, so the estimate is exact and its error 0; far-apart centres:
+    exactly ln n. Plain Monte Carlo of -log g would carry sqrt(d/2) nats of spread per draw."""
+    one = gaussian_mixture_entropy(np.zeros((1, 4)), 0.01, n_mc=10, seed=0)
+    assert one.nats == pytest.approx(gaussian_entropy(4, 0.01), abs=1e-12) and one.se < 1e-12
+
+
+def test_dense_and_tree_paths_agree_on_collapsed_centres():
+    from uinfo.estimators import shannon
+
+    rng = np.random.default_rng(4)
+    centers = np.concatenate([rng.normal(0, 0.002, size=(2000, 3)), rng.uniform(-1, 1, size=(1000, 3))])
+    beta = 0.01
+    points = centers[:300] + beta * rng.standard_normal((300, 3))
+    dense, n_dense = mixture_log_density(points, centers, beta, np.arange(300))
+    assert n_dense == 3000  # two thirds of the centres lie within the cutoff: every centre is summed
+    old, shannon.DENSE_SHARE = shannon.DENSE_SHARE, 2.0
+    try:
+        tree, n_tree = mixture_log_density(points, centers, beta, np.arange(300))
+    finally:
+        shannon.DENSE_SHARE = old
+    assert n_tree < 3000 and np.abs(dense - tree).max() < 1e-6
+
+
+def test_log_densities_match_scikit_learn_kernel_density():
+    """The authors' estimator (sklearn KernelDensity, bandwidth beta) with its tolerance set to 0 is exact."""
+    sklearn = pytest.importorskip("sklearn.neighbors")
+    rng = np.random.default_rng(5)
+    centers, beta = rng.uniform(-1, 1, size=(2000, 4)), 0.05
+    points = centers[:100] + beta * rng.standard_normal((100, 4))
+    kde = sklearn.KernelDensity(kernel="gaussian", bandwidth=beta, rtol=0, atol=0).fit(centers)
+    ours, _ = mixture_log_density(points, centers, beta, np.arange(100))
+    assert np.abs(ours - kde.score_samples(points)).max() < 1e-6
+
+
+def test_batched_conditional_entropies_match_one_mixture_at_a_time():
+    from uinfo.estimators import conditional_entropies
+
+    s = np.random.default_rng(6).normal(0, 0.05, size=(3, 40, 2))
+    h, se = conditional_entropies(s, 0.03, n_mc=200, seed=0)
+    for i in range(3):
+        one = gaussian_mixture_entropy(s[i], 0.03, n_mc=200, seed=i + 10)
+        assert abs(h[i] - one.nats) < 4 * math.hypot(se[i], one.se)
+
+
+def test_label_information_is_at_most_input_information():
+    from uinfo.estimators import sp_mutual_information
+
+    rng = np.random.default_rng(7)
+    s = np.repeat(rng.uniform(-1, 1, size=(60, 1, 2)), 5, axis=1) + rng.normal(0, 0.02, size=(60, 5, 2))
+    labels = np.arange(60) % 3
+    est = sp_mutual_information(s, 0.05, n_mc=20, labels=labels)
+    assert 0 < est.mi_y <= est.mi + 4 * est.se
+    assert est.mi_y <= math.log(3) + 4 * est.se_y
+    same = sp_mutual_information(s, 0.05, n_mc=20, labels=np.arange(60))  # Y = X: I(T;Y) = I(T;X)
+    assert abs(same.mi_y - same.mi) < 4 * math.hypot(same.se, same.se_y)

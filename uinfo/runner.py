@@ -39,7 +39,8 @@ def prepare(names: list[str], profile: str, out_dir: Path, extra: dict | None = 
     paths = []
     for name in names:
         out = out_dir / f"{name}.ipynb"
-        pm.execute_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"), str(out), parameters={"profile": profile, **(extra or {})},
+        source = NOTEBOOK_DIR / f"{name}.ipynb"
+        pm.execute_notebook(str(source), str(out), parameters={"profile": profile, **_accepted(source, extra)},
                             prepare_only=True, progress_bar=False)
         paths.append(out)
     return paths
@@ -50,6 +51,13 @@ def declared_parameters(path: Path) -> set[str]:
     import papermill as pm
 
     return set(pm.inspect_notebook(str(path)))
+
+
+def _accepted(path: Path, extra: dict | None) -> dict:
+    """The runner's own options (store folder, ...) that this notebook takes: one that keeps nothing in the
+    store, say, declares no ``store_dir``."""
+    declared = declared_parameters(path)
+    return {k: v for k, v in (extra or {}).items() if k in declared}
 
 
 def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
@@ -71,7 +79,7 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
 
         print(f"[{i}/{len(names)}] {name} ({profile}) ...", flush=True)
         source = notebook_dir / f"{name}.ipynb"
-        parameters = {"profile": profile, **(extra or {})}
+        parameters = {"profile": profile, **_accepted(source, extra)}
         if "jobs" in declared_parameters(source):
             parameters.setdefault("jobs", cores)
         t0 = time.perf_counter()

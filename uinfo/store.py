@@ -23,7 +23,7 @@ import pandas as pd
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # modules that only present results: editing them must not invalidate stored results
-PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py"}
+PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py", "shannon_figures.py"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,12 +80,20 @@ class Store:
             warnings.warn(f"store entry {path} is unreadable ({err}); it will be recomputed")
             return None
 
-    def save(self, experiment: str, config, records: pd.DataFrame, meta: dict | None = None) -> Path:
+    def load_extra(self, experiment: str, config, name: str) -> pd.DataFrame | None:
+        """A second table saved with an entry (``extras`` of ``save``), e.g. representations at a few epochs."""
+        path = self.path(experiment, config) / f"{name}.csv"
+        return pd.read_csv(path) if path.exists() else None
+
+    def save(self, experiment: str, config, records: pd.DataFrame, meta: dict | None = None,
+             extras: dict[str, pd.DataFrame] | None = None) -> Path:
         final = self.path(experiment, config)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
         try:
             records.to_csv(tmp / "records.csv", index=False)
+            for name, table in (extras or {}).items():
+                table.to_csv(tmp / f"{name}.csv", index=False)
             info = {"experiment": experiment, "key": final.name, "code_version": code_version(),
                     "config": config_dict(config), "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), **(meta or {})}
             (tmp / "meta.json").write_text(json.dumps(info, indent=1, default=str))
@@ -110,11 +118,13 @@ class Store:
 
     def get_or_compute(self, experiment: str, config, compute: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, bool]:
         """The stored records of ``config``, computing and saving them first if needed. Returns (records,
-        computed) where ``computed`` says whether anything was run."""
+        computed) where ``computed`` says whether anything was run. ``compute`` returns the records, or
+        (records, extras) with extras a dict of further tables saved beside them."""
         found = self.load(experiment, config)
         if found is not None:
             return found, False
         t0 = time.perf_counter()
-        records = compute()
-        self.save(experiment, config, records, {"seconds": round(time.perf_counter() - t0, 2)})
+        result = compute()
+        records, extras = result if isinstance(result, tuple) else (result, None)
+        self.save(experiment, config, records, {"seconds": round(time.perf_counter() - t0, 2)}, extras)
         return self.load(experiment, config), True

@@ -3,12 +3,7 @@ colour and target configuration measured in every hidden layer over training (Kl
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import os
-import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -20,6 +15,7 @@ from ..models import MLP, RecurrentClassifier
 from ..models.mlp import ACTIVATIONS
 from ..store import Store, config_key
 from ..tasks.checkerboard import GRACE_STEPS, TRIAL_CHANNELS, VARIABLES, checkerboard_splits, checkerboard_trials
+from .runs import load_state as _load_state, save_state as _save_state, stored_run, stored_runs
 from ..training import SGDConfig, checkpoint_schedule, steps_per_epoch, train_sgd
 
 EXPERIMENT = "checkerboard"
@@ -153,31 +149,6 @@ def _schedule(config: CheckerboardConfig, n_train: int) -> list[list[int]]:
     return out
 
 
-def _load_state(path: Path | None) -> dict | None:
-    if path is None or not Path(path).exists():
-        return None
-    try:
-        return torch.load(path, weights_only=False)
-    except Exception as err:  # a torn or foreign file: start the run again rather than fail
-        warnings.warn(f"cannot read the resume state {path} ({err}); the run starts from the beginning")
-        return None
-
-
-def _save_state(path: Path, state: dict) -> None:
-    """Write atomically: to a temporary file in the same folder, flushed to disk, then renamed over the old one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run_checkerboard(config: CheckerboardConfig, progress: bool = False, state_path=None) -> pd.DataFrame:
     """Train one network and measure it at every checkpoint. Returns tidy records: one row per
     checkpoint x hidden layer x variable, with the run's loss and accuracy on its train and validation splits,
@@ -242,51 +213,20 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False, state_p
     return records
 
 
+def _compute(config: CheckerboardConfig, progress: bool, state_path) -> pd.DataFrame:
+    return run_checkerboard(config, progress, state_path=state_path)
+
+
 def _stored_run(config: CheckerboardConfig, store_root, progress: bool = False) -> tuple[pd.DataFrame, bool]:
     """One run through the store: read if finished, else computed with its resume state kept in the store."""
-    if store_root is None:
-        return run_checkerboard(config, progress), True
-    store = Store(store_root)
-    return store.get_or_compute(EXPERIMENT, config, lambda: run_checkerboard(
-        config, progress, state_path=store.partial_path(EXPERIMENT, config)))
-
-
-def _worker_init() -> None:
-    torch.set_num_threads(1)  # one core per run: these small nets are bound by per-step overhead
+    return stored_run(EXPERIMENT, _compute, config, store_root, progress)
 
 
 def checkerboard_runs(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
     """Records of many runs, each read from the store when it is there and computed (then stored) when not,
     so an interrupted sweep resumes at the first missing run. With ``jobs`` > 1 the missing runs are computed in
     that many worker processes, one thread each (records keep the order of ``configs``)."""
-    configs = list(configs)
-    if not (isinstance(jobs, int) and jobs >= 1):
-        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
-    root = None if store is None else store.root
-    results: dict[int, tuple] = {}
-    missing = list(range(len(configs)))
-    if store is not None:
-        for i, config in enumerate(configs):
-            found = store.load(EXPERIMENT, config)
-            if found is not None:
-                results[i] = (found, False)
-        missing = [i for i in missing if i not in results]
-    bar = tqdm(total=len(configs), initial=len(results), desc="checkerboard runs", disable=not progress)
-    with bar:
-        if jobs == 1 or len(missing) <= 1:
-            for i in missing:
-                results[i] = _stored_run(configs[i], root, progress)
-                bar.update(1)
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(min(jobs, len(missing)), mp_context=context, initializer=_worker_init) as pool:
-                futures = {pool.submit(_stored_run, configs[i], root): i for i in missing}
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    bar.update(1)
-    out = pd.concat([results[i][0] for i in range(len(configs))], ignore_index=True)
-    out.attrs["computed_runs"] = sum(results[i][1] for i in range(len(configs)))
-    return out
+    return stored_runs(EXPERIMENT, _compute, configs, store, progress, jobs)
 
 
 # ---------------------------------------------------------------------------------------------------------------

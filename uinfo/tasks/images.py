@@ -24,9 +24,12 @@ import torch
 
 from ..notebook import REPO_ROOT
 
-DATASETS = ("cifar10", "cifar100", "mnist")
-SHAPES = {"cifar10": (32, 32, 3), "cifar100": (32, 32, 3), "mnist": (28, 28)}
-CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10}
+DATASETS = ("cifar10", "cifar100", "mnist", "szt")
+SHAPES = {"cifar10": (32, 32, 3), "cifar100": (32, 32, 3), "mnist": (28, 28), "szt": (12,)}
+CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "szt": 2}
+# the 12-bit Shwartz-Ziv & Tishby set (all 4096 patterns, the authors' 80/20 split) is not in torchvision
+SZT_SOURCE = ("the authors' datasets/IB_data.npz of github.com/kgreenewald/smoothMI, renamed szt.npz (keys x_train, "
+              "y_train, x_test, y_test: uint8 0/1 patterns and int64 labels)")
 # CIFAR-10 coarse splits: the default {0-4} vs {5-9}, or vehicles (airplane, automobile, ship, truck) vs animals
 CIFAR10_SPLITS = {"halves": (0, 1, 2, 3, 4), "vehicles": (0, 1, 8, 9)}
 
@@ -92,6 +95,9 @@ def _download(name: str, folder: Path) -> Path:
     """Download through torchvision (md5-checked) and write ``<folder>/<name>.npz``; returns its path."""
     from torchvision import datasets
 
+    if name == "szt":
+        raise DataError(f"no arrays file {folder / 'szt.npz'}; it cannot be downloaded through torchvision: put "
+                        f"{SZT_SOURCE} there, or point the data folder at one (data_dir=... or UINFO_DATA=...)")
     root = folder / "torchvision"
     cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100, "mnist": datasets.MNIST}[name]
     try:

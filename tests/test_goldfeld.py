@@ -1,0 +1,117 @@
+"""Goldfeld et al. (2019) experiments: the single neuron's exact information, the stacked SZT networks, resume,
+configs and data errors."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from uinfo.experiments import goldfeld as gf
+from uinfo.models import NoisyCNN, NoisyMLPStack
+from uinfo.tasks.images import DataError
+
+TINY_SZT = dict(epochs=6, n_checkpoints=3, replicas=3, max_draws=256, n_mc_conditional=2, seeds=(0, 1),
+                snapshot_epochs=(1, 6))
+
+
+@pytest.mark.parametrize("w, expected", [(0.001, 0.051), (0.005, 0.619), (0.01, 1.018), (0.5, math.log(3)),
+                                         (3, 0.709), (5, 0.6365)])
+def test_constellation_information_matches_the_spec_table(w, expected):
+    """Spec section 3's quadrature values, b = 0, beta = 0.005."""
+    c = np.tanh(w * np.array([-3.0, -1.0, 1.0]))
+    assert gf.constellation_mi(c, 0.005) == pytest.approx(expected, abs=2e-3)
+
+
+def test_authors_schedule_has_84_epochs():
+    epochs = gf.log_epochs(9999, 100)
+    assert epochs[0] == 0 and epochs[1] == 1 and epochs[-1] == 9999 and len(epochs) == 85
+
+
+def test_stacked_members_are_independent_nets():
+    stack = NoisyMLPStack((3, 4), 12, (10, 7, 5, 4, 3), 2).eval()
+    x = torch.rand(9, 12)
+    out = stack(x)
+    for k in range(2):
+        assert torch.allclose(out[k], stack.member(k).eval()(x), atol=1e-6)
+    alone = NoisyMLPStack((4,), 12, (10, 7, 5, 4, 3), 2)
+    assert torch.equal(alone.weights[0][0], stack.weights[0][1])  # a member's init depends on its seed only
+    samples = stack.presamples(x, 5, torch.Generator().manual_seed(0))
+    assert len(samples) == 2 and [s.shape for s in samples[0]] == [(9, 5, d) for d in (10, 7, 5, 4, 3)]
+    assert np.allclose(samples[0][0][:, 0], samples[0][0][:, 4])  # layer 1's S is noiseless
+
+
+def test_orthonormal_step_moves_rows_towards_orthonormal():
+    stack = NoisyMLPStack((0,), 12, (10, 7), 2)
+    w = stack.weights[1]
+    gap = lambda: float((w[0].T @ w[0] - torch.eye(7)).norm().detach())  # noqa: E731 (columns of x @ W = rows of W)
+    before = gap()
+    for _ in range(200):
+        stack.orthonormal_step(0.1)
+    assert gap() < 0.1 * before
+
+
+def test_szt_run_resumes_to_identical_records(tmp_path, monkeypatch):
+    config = gf.SZTConfig(**TINY_SZT)
+    reference, extras = gf.run_szt(config)
+    assert set(reference.layer) == {1, 2, 3, 4, 5} and set(reference.seed) == {0, 1}
+    assert (reference.h_t_given_x - reference.h_z).min() > -0.05  # h(T|X) >= h(Z), up to Monte Carlo error
+    assert (reference[reference.layer == 1].h_t_given_x == reference[reference.layer == 1].h_z).all()
+    state = tmp_path / "state.pt"
+    original, calls = gf._szt_measure, []
+
+    def interrupted(model, cfg, epoch, data):
+        calls.append(epoch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # killed after the second checkpoint's state was saved
+        return original(model, cfg, epoch, data)
+
+    monkeypatch.setattr(gf, "_szt_measure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        gf.run_szt(config, state_path=state)
+    monkeypatch.setattr(gf, "_szt_measure", original)
+    assert state.exists()
+    resumed, resumed_extras = gf.run_szt(config, state_path=state)
+    pd.testing.assert_frame_equal(resumed, reference, check_exact=True)
+    pd.testing.assert_frame_equal(resumed_extras["snapshots"], extras["snapshots"], check_exact=True)
+
+
+def test_configs_fail_before_compute():
+    with pytest.raises(ValueError, match="activation"):
+        gf.SZTConfig(activation="sigmoid")
+    with pytest.raises(ValueError, match="seeds"):
+        gf.SZTConfig(seeds=())
+    with pytest.raises(ValueError, match="unknown SZT variant"):
+        gf.szt_configs("smoke", ["tanh", "sigmoid"])
+    with pytest.raises(ValueError, match="profile"):
+        gf.szt_configs("fast")
+    with pytest.raises(ValueError, match="labels"):
+        gf.NeuronConfig(labels=(0, 1, 1))
+    with pytest.raises(ValueError, match="60000"):
+        gf.MNISTConfig(n_train=58000, n_val=5000)
+    with pytest.raises(ValueError, match="variant"):
+        gf.MNISTConfig(variant="bayesian")
+
+
+def test_szt_data_errors_name_the_file(tmp_path):
+    with pytest.raises(DataError, match="szt.npz.*cannot be downloaded"):
+        gf.szt_data(data_dir=tmp_path)
+    config = gf.szt_configs("smoke")["tanh"].replace(data_sha256="0" * 64)
+    with pytest.raises(DataError, match="sha256"):
+        gf.szt_data(config)
+
+
+def test_single_neuron_rises_then_falls():
+    records = gf.run_single_neuron(gf.NeuronConfig(epochs=20000, n_checkpoints=15, n_mc=100))
+    assert records.mi_exact.iloc[0] < 0.1 and records.mi_exact.max() > 1.09 and records.mi_exact.iloc[-1] < 0.95
+    assert records.w.iloc[-1] > 2.5
+
+
+def test_noisy_cnn_variants():
+    x = torch.randn(4, 1, 28, 28)
+    net = NoisyCNN(beta=0.5).eval()
+    assert torch.equal(net(x), net(x)) and net(x).shape == (4, 10)
+    reps = net.representations(x)
+    assert [tuple(r.shape[1:]) for r in reps.values()] == [(32, 12, 12), (64, 4, 4), (128,)]
+    net.train()
+    assert not torch.equal(net(x), net(x))

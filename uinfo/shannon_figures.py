@@ -1,0 +1,400 @@
+"""Figures and claims of the Goldfeld et al. (2019) notebooks (presentation only: outside the store's code hash).
+Every quantity is in nats (bits on a twin axis where it helps)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .notebook import claim
+from .plotting import use_style as style
+
+LN_4096 = math.log(4096)
+LN_3 = math.log(3)
+HB_THIRD = -(1 / 3) * math.log(1 / 3) - (2 / 3) * math.log(2 / 3)  # h_b(1/3): two clusters of masses 1/3, 2/3
+LAYER_COLOURS = plt.cm.viridis(np.linspace(0, 0.9, 5))
+
+
+def _sem(x) -> float:
+    x = np.asarray(x, float)
+    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
+def _bits_axis(ax) -> None:
+    twin = ax.secondary_yaxis("right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2)))
+    twin.set_ylabel("bits")
+
+
+def _mean_band(ax, df: pd.DataFrame, x: str, y: str, colour, label: str, se: str | None = None) -> None:
+    """Mean over seeds (line), spread over seeds (s.e.m., dark band) and Monte Carlo error (light band)."""
+    g = df.groupby(x)[y]
+    mean, sem = g.mean(), g.apply(_sem).fillna(0)
+    xs = mean.index.to_numpy()
+    ax.plot(xs, mean, color=colour, label=label, lw=1.6)
+    ax.fill_between(xs, mean - sem, mean + sem, color=colour, alpha=0.3, lw=0)
+    if se is not None:
+        mc = df.groupby(x)[se].apply(lambda s: math.sqrt((s ** 2).mean()))
+        ax.fill_between(xs, mean - 2 * mc, mean + 2 * mc, color=colour, alpha=0.12, lw=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sp_estimator_validation
+
+def validation_figure(df: pd.DataFrame):
+    style()
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4))
+    ax = axes[0]
+    for d, g in df[df.sweep == "n"].groupby("d"):
+        m = g.groupby("n")["error"].agg(["mean", "std"])
+        ax.errorbar(m.index, m["mean"], m["std"], marker="o", capsize=3, label=f"d = {d}")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xscale="log", xlabel="samples n of P", ylabel="h_SP - h (nats)",
+           title="(a) bias from below, shrinking with n")
+    ax.set_yscale("symlog", linthresh=0.05)
+    ax.legend()
+    ax = axes[1]
+    for d, g in df[df.sweep == "n_mc"].groupby("d"):
+        s = g.groupby("n_mc").agg(se=("se", "mean"), spread=("estimate", "std"), n=("n", "first"))
+        draws = s["n"] * s.index
+        line = ax.plot(draws, s["se"], marker="o", label=f"d = {d}: reported s.e.")[0]
+        ax.plot(draws, s["spread"], marker="x", ls="--", color=line.get_color(), label=f"d = {d}: sd of repeats")
+        ax.plot(draws, s["se"].iloc[0] * np.sqrt(draws.iloc[0] / draws), color="grey", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="Monte Carlo draws n x n_mc", ylabel="nats",
+           title="(b) Monte Carlo error ~ 1/sqrt(n n_mc) (grey)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def validation_claims(df: pd.DataFrame) -> list[dict]:
+    by_n = df[df.sweep == "n"].groupby(["d", "n"])["error"].agg(["mean", "std", "count"])
+    worst = float((by_n["mean"] - 2 * by_n["std"] / np.sqrt(by_n["count"])).max())
+    largest = by_n.groupby(level="d").tail(1)["mean"].abs().max()
+    mc = df[df.sweep == "n_mc"]
+    slopes = [np.polyfit(np.log(g["n_mc"]), np.log(g["se"]), 1)[0] for _, g in mc.groupby("d")]
+    ratio = mc.groupby(["d", "n_mc"]).agg(se=("se", "mean"), sd=("estimate", "std"))
+    return [
+        claim("The SP (plug-in) entropy estimate approaches the truth from below",
+              "largest (mean error - 2 s.e.) over every d and n", worst, None, worst <= 0,
+              f"|error| at the largest n: {largest:.3f} nats"),
+        claim("The Monte Carlo error shrinks like 1/sqrt(n n_mc)", "slope of log s.e. against log n_mc",
+              float(np.mean(slopes)), None, all(abs(s + 0.5) < 0.1 for s in slopes),
+              f"per d: {', '.join(f'{s:.2f}' for s in slopes)}; sd of repeats / reported s.e. "
+              f"{(ratio['sd'] / ratio['se']).median():.2f} (median)"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# single_neuron
+
+def neuron_density(t: np.ndarray, centres, beta: float) -> np.ndarray:
+    c = np.asarray(centres, float)
+    return np.exp(-(t[:, None] - c[None, :]) ** 2 / (2 * beta ** 2)).mean(1) / (beta * math.sqrt(2 * math.pi))
+
+
+def single_neuron_figure(df: pd.DataFrame, beta: float, show_epochs):
+    """x axis: epoch + 1 (log), so that the initial state is drawn too."""
+    style()
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    d = df.assign(step=df.epoch + 1)
+    s0 = d[d.seed == d.seed.min()]
+    ax = axes[0]
+    _mean_band(ax, d, "step", "mi_exact", "C0", "I(X;T), quadrature")
+    ax.errorbar(s0.step, s0.mi_sp, 2 * s0.se_sp, fmt=".", color="C1", ms=4, label="SP estimate (seed 0, ±2 s.e.)")
+    ax.plot(s0.step, s0.binned, color="C2", ls=":", label="H(Bin(T)) of the deterministic neuron, B = 10β")
+    for v, name in ((LN_3, "ln 3"), (HB_THIRD, "h_b(1/3)")):
+        ax.axhline(v, color="grey", ls="--", lw=0.8)
+        ax.text(1, v + 0.01, name, fontsize=8, color="grey")
+    ax.set(xscale="log", xlabel="epoch + 1 (full-batch steps)", ylabel="nats", title="(a) I(X;T) rises, then falls")
+    _bits_axis(ax)
+    ax.legend(fontsize=7, loc="lower center")
+    ax = axes[1]
+    _mean_band(ax, d, "step", "w", "C3", "w")
+    _mean_band(ax, d, "step", "b", "C4", "b")
+    ax.set(xscale="log", xlabel="epoch + 1", title="(b) weight and bias")
+    ax.legend()
+    ax = axes[2]
+    for i, x in enumerate((-3, -1, 1)):
+        ax.plot(s0.step, s0[f"t{i}"], color=f"C{i + 5}", label=f"tanh(w·({x}) + b)")
+        ax.fill_between(s0.step, s0[f"t{i}"] - 2 * beta, s0[f"t{i}"] + 2 * beta, color=f"C{i + 5}", alpha=0.3)
+    ax.set(xscale="log", xlabel="epoch + 1", ylabel="T (±2β bands)", title="(c) the three noiseless outputs (seed 0)")
+    ax.legend(fontsize=7)
+    ax = axes[3]
+    t = np.linspace(-1.0 - 4 * beta, -0.95, 4001)
+    for e in show_epochs:
+        row = s0.iloc[(s0.epoch - e).abs().argmin()]
+        ax.plot(t, neuron_density(t, [row.t0, row.t1, row.t2], beta),
+                label=f"epoch {int(row.epoch)} (I = {row.mi_exact:.2f} nats)")
+    ax.set(xlabel="T (near -1)", ylabel="density of T",
+           title="(d) the two class -1 bumps merge")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def single_neuron_claims(df: pd.DataFrame) -> list[dict]:
+    per_seed = df.groupby("seed").agg(peak=("mi_exact", "max"), final=("mi_exact", "last"),
+                                      peak_epoch=("mi_exact", lambda s: df.loc[s.idxmax(), "epoch"]))
+    fall = per_seed.peak - per_seed.final
+    sp_gap = (df.mi_sp - df.mi_exact).abs() / df.se_sp.clip(lower=1e-9)
+    return [
+        claim("I(X;T) of the single tanh neuron rises to about ln 3", "peak I(X;T) (quadrature), nats",
+              per_seed.peak.mean(), _sem(per_seed.peak), bool(per_seed.peak.mean() > 0.95 * LN_3),
+              f"ln 3 = {LN_3:.4f}; peak at epoch {per_seed.peak_epoch.median():.0f} (median)"),
+        claim("... then falls as the two same-class points saturate together", "peak - final I(X;T), nats",
+              fall.mean(), _sem(fall), bool(fall.mean() > 0.2 and fall.min() > 0),
+              f"final {per_seed.final.mean():.3f} nats vs h_b(1/3) = {HB_THIRD:.4f}"),
+        claim("(check) the SP estimator agrees with quadrature", "median |SP - exact| / s.e.",
+              float(sp_gap.median()), None, bool(sp_gap.median() < 2), f"{len(df)} checkpoints"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SZT networks
+
+def _layer_panel(ax, df: pd.DataFrame, column: str, se: str | None, title: str, ylabel: str = "nats") -> None:
+    for layer, g in df.groupby("layer"):
+        _mean_band(ax, g[g.epoch > 0], "epoch", column, LAYER_COLOURS[int(layer) - 1], f"layer {layer}", se)
+    ax.set(xscale="log", xlabel="epoch", ylabel=ylabel, title=title)
+
+
+def _loss_panel(ax, df: pd.DataFrame, title: str) -> None:
+    first = df[(df.layer == 1) & (df.epoch > 0)]
+    _mean_band(ax, first, "epoch", "train_loss", "C0", "train")
+    _mean_band(ax, first, "epoch", "test_loss", "C3", "test")
+    acc = first.groupby("epoch").test_acc.mean()
+    ax.set(xscale="log", yscale="log", xlabel="epoch", ylabel="cross-entropy (nats)",
+           title=f"{title} (final test accuracy {acc.iloc[-1]:.3f})")
+    ax.legend(fontsize=8)
+
+
+def szt_figure(records: pd.DataFrame, snapshots: pd.DataFrame, bin_width: float, name: str):
+    """I(X;T_l) over training, losses, binning row, and the last hidden layer at four epochs (member 0)."""
+    style()
+    fig = plt.figure(figsize=(15, 8.5))
+    ax = fig.add_subplot(2, 4, (1, 2))
+    _layer_panel(ax, records, "mi", "se", f"(a) I(X;T_l), SP estimate ({name})")
+    ax.axhline(LN_4096, color="grey", ls="--", lw=0.8)
+    ax.text(1, LN_4096 + 0.05, "H(X) = ln 4096", fontsize=8, color="grey")
+    ax.legend(fontsize=8, ncol=5, loc="lower left")
+    _bits_axis(ax)
+    _loss_panel(fig.add_subplot(2, 4, 3), records, "(b) noiseless loss")
+    ax = fig.add_subplot(2, 4, 4)
+    _layer_panel(ax, records, f"bin_{bin_width:.4g}", None, f"(c) H(Bin(S_l)), bin {bin_width:.3g}")
+    epochs = sorted(snapshots.epoch.unique())[:4]
+    dims = [c for c in snapshots.columns if c.startswith("t")]
+    for i, e in enumerate(epochs):
+        s = snapshots[snapshots.epoch == e]
+        if len(dims) >= 3:
+            ax = fig.add_subplot(2, 4, 5 + i, projection="3d")
+            ax.scatter(s[dims[0]], s[dims[1]], s[dims[2]], c=s.label, cmap="coolwarm", s=2, alpha=0.5)
+        else:
+            ax = fig.add_subplot(2, 4, 5 + i)
+            ax.scatter(s[dims[0]], s[dims[-1]], c=s.label, cmap="coolwarm", s=2, alpha=0.5)
+        mi = records[(records.epoch == e) & (records.layer == records.layer.max())].mi.mean()
+        ax.set_title(f"(d) last hidden layer, epoch {e}\nI(X;T) = {mi:.2f} nats (mean over seeds)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def compression(records: pd.DataFrame, layer: int, column: str = "mi", after: int = 1) -> pd.DataFrame:
+    """Per seed: the peak of ``column`` in ``layer`` (epochs >= ``after``), its epoch, the final value, and
+    peak - final ("compression")."""
+    d = records[(records.layer == layer) & (records.epoch >= after)]
+    out = []
+    for seed, g in d.groupby("seed"):
+        g = g.sort_values("epoch")
+        i = g[column].idxmax()
+        out.append(dict(seed=seed, peak=g.loc[i, column], peak_epoch=g.loc[i, "epoch"], final=g[column].iloc[-1],
+                        compression=g.loc[i, column] - g[column].iloc[-1]))
+    return pd.DataFrame(out)
+
+
+def szt_claims(records: pd.DataFrame, bin_width: float, min_effect: float = 0.1) -> list[dict]:
+    last = int(records.layer.max())
+    rows = []
+    for layer in (last - 1, last):
+        c = compression(records, layer)
+        rows.append(claim(f"Deep layers compress late in training: layer {layer}",
+                          "peak - final I(X;T_l), nats", c.compression.mean(), _sem(c.compression),
+                          bool(c.compression.mean() > max(min_effect, 2 * _sem(c.compression))),
+                          f"peak at epoch {c.peak_epoch.median():.0f} (median), final {c.final.mean():.2f}"))
+    first = records[records.layer == 1]
+    rise = first.groupby("seed").apply(lambda g: g.sort_values("epoch").test_loss.iloc[-1] - g.test_loss.min(),
+                                       include_groups=False)
+    best = first.loc[first.groupby("seed").test_loss.idxmin(), "epoch"]
+    rows.append(claim("... while the test loss rises", "final - minimum test loss, nats", rise.mean(), _sem(rise),
+                      bool(rise.mean() > 2 * _sem(rise) and rise.mean() > 0),
+                      f"minimum at epoch {best.median():.0f} (median)"))
+    deep = records[(records.layer >= last - 1) & (records.epoch > 0)]
+    r = float(np.corrcoef(deep.mi, deep[f"bin_{bin_width:.4g}"])[0, 1])
+    rows.append(claim("Compression coincides with clustering", f"correlation of I(X;T_l) with H(Bin(S_l)), bin "
+                      f"{bin_width:.3g}, layers {last - 1}-{last}, all checkpoints and seeds", r, None, r > 0.7))
+    return rows
+
+
+def variants_figure(records: dict[str, pd.DataFrame]):
+    style()
+    n = len(records)
+    fig, axes = plt.subplots(2, n, figsize=(4.2 * n, 7.5), squeeze=False)
+    for i, (name, df) in enumerate(records.items()):
+        _layer_panel(axes[0, i], df, "mi", "se", f"I(X;T_l): {name}")
+        axes[0, i].axhline(LN_4096, color="grey", ls="--", lw=0.8)
+        _loss_panel(axes[1, i], df, "loss")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def variants_claims(records: dict[str, pd.DataFrame], min_effect: float = 0.1) -> list[dict]:
+    rows, amounts = [], {}
+    for name, df in records.items():
+        c = compression(df, int(df.layer.max()))
+        amounts[name] = c.compression
+    for name, a in amounts.items():
+        if name.startswith("linear"):
+            rows.append(claim("Linear activations show no compression", f"peak - final I(X;T_5), {name}, nats",
+                              a.mean(), _sem(a), bool(a.mean() < max(min_effect, 2 * _sem(a)))))
+        elif "orthonormal" in name:
+            base = amounts.get("tanh")
+            rows.append(claim("Orthonormal weights suppress compression [MEM]", f"peak - final I(X;T_5), {name}",
+                              a.mean(), _sem(a), None if base is None else bool(a.mean() < base.mean() - 2 * math.hypot(
+                                  _sem(a), _sem(base))), "" if base is None else f"tanh: {base.mean():.2f}"))
+        elif name == "relu":
+            rows.append(claim("ReLU shows little or no compression [MEM low]", "peak - final I(X;T_5), relu, nats",
+                              a.mean(), _sem(a), bool(a.mean() < max(min_effect, 2 * _sem(a)))))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# binning_vs_sp
+
+def binning_figure(noisy: pd.DataFrame, deterministic: pd.DataFrame, widths, layers=(3, 4, 5)):
+    style()
+    fig, axes = plt.subplots(2, len(layers), figsize=(4.6 * len(layers), 7.5), squeeze=False)
+    for row, (name, df) in enumerate((("noisy net (β = 0.005): S_l", noisy), ("deterministic twin (β = 0)", deterministic))):
+        for j, layer in enumerate(layers):
+            ax = axes[row, j]
+            d = df[(df.layer == layer) & (df.epoch > 0)]
+            for k, w in enumerate(widths):
+                _mean_band(ax, d, "epoch", f"bin_{w:.4g}", f"C{k}", f"H(Bin), bin {w:.3g}")
+            if "mi" in d and d.mi.notna().any():
+                _mean_band(ax, d, "epoch", "mi", "k", "SP I(X;T_l)", "se")
+            ax.axhline(LN_4096, color="grey", ls="--", lw=0.8)
+            ax.set(xscale="log", xlabel="epoch", ylabel="nats", title=f"{name}, layer {layer}")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def binning_claims(noisy: pd.DataFrame, deterministic: pd.DataFrame, widths) -> list[dict]:
+    small, mid = min(widths), sorted(widths)[1]
+    rows = []
+    for name, df in (("noisy", noisy), ("deterministic", deterministic)):
+        share = (df[f"bin_{small:.4g}"] / LN_4096).mean()
+        order = all((df[f"bin_{a:.4g}"] >= df[f"bin_{b:.4g}"] - 1e-9).mean() > 0.95
+                    for a, b in zip(sorted(widths)[:-1], sorted(widths)[1:]))
+        rows.append(claim("Binning tends to ln 4096 as bins shrink", f"mean H(Bin) / ln 4096 at bin {small:.3g} "
+                          f"({name}; every layer and checkpoint)", share, None, bool(share > 0.9 and order),
+                          "smaller bins give higher entropy at >95% of points" if order else "not monotone in bin width"))
+    deep = noisy[(noisy.layer >= 4) & (noisy.epoch > 0)]
+    r = float(np.corrcoef(deep.mi, deep[f"bin_{mid:.4g}"])[0, 1])
+    rows.append(claim("Binning tracks clustering (follows the SP estimate)", f"correlation of H(Bin), bin {mid:.3g}, "
+                      "with SP I(X;T_l), layers 4-5", r, None, r > 0.7))
+    c = compression(deterministic, int(deterministic.layer.max()), f"bin_{mid:.4g}")
+    rows.append(claim("A deterministic net 'compresses' under binning too", f"peak - final H(Bin(T_5)), bin {mid:.3g}",
+                      c.compression.mean(), _sem(c.compression), bool(c.compression.mean() > 2 * _sem(c.compression)
+                                                                         and c.compression.mean() > 0.1)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# mnist_cnn_clustering
+
+def mnist_figure(records: pd.DataFrame, matrices: dict, layer: str = "fc"):
+    style()
+    variants = list(matrices)
+    epochs = sorted(next(iter(matrices.values())).epoch.unique())
+    fig = plt.figure(figsize=(3.2 * len(epochs), 3.0 * (len(variants) + 1.3)))
+    grid = fig.add_gridspec(len(variants) + 1, len(epochs), height_ratios=[1] * len(variants) + [1.3])
+    for r, v in enumerate(variants):
+        m = matrices[v]
+        for c, e in enumerate(epochs):
+            d = m[(m.epoch == e) & (m.layer == layer)]
+            size = int(d.i.max()) + 1
+            mat = np.zeros((size, size))
+            mat[d.i, d.j] = d.cos
+            mat[d.j, d.i] = d.cos
+            ax = fig.add_subplot(grid[r, c])
+            ax.imshow(mat, vmin=0, vmax=1, cmap="magma")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{v}, epoch {e}", fontsize=9)
+    sub = grid[len(variants), :].subgridspec(1, 2)
+    ax = fig.add_subplot(sub[0])
+    d = records[records.layer == layer]
+    for k, (v, g) in enumerate(d.groupby("variant", sort=False)):
+        g = g.assign(gap=g.within - g.between)
+        _mean_band(ax, g, "epoch", "gap", f"C{k}", v)
+    ax.set(xlabel="epoch", ylabel="within - between cosine", title=f"clustering of layer '{layer}' (sorted by class above)")
+    ax.legend(fontsize=8)
+    ax = fig.add_subplot(sub[1])
+    for k, (v, g) in enumerate(d[d.epoch > 0].groupby("variant", sort=False)):
+        _mean_band(ax, g, "epoch", "val_error", f"C{k}", v)
+    ax.set(xlabel="epoch", ylabel="validation error", yscale="log", title="validation error")
+    fig.tight_layout()
+    return fig
+
+
+def mnist_claims(records: pd.DataFrame, layer: str = "fc") -> list[dict]:
+    rows = []
+    d = records[records.layer == layer].assign(gap=lambda x: x.within - x.between)
+    last = d.epoch.max()
+    for v, g in d.groupby("variant", sort=False):
+        per_seed = g.pivot_table(index="seed", columns="epoch", values="gap")
+        rise = per_seed[last] - per_seed[0]
+        err = g[g.epoch == last].val_error
+        rows.append(claim(("Deterministic networks cluster same-class samples too" if v == "deterministic" else
+                           f"({v} net) same-class clustering grows in training"),
+                          f"(within - between cosine) of layer '{layer}', final - initial", rise.mean(), _sem(rise),
+                          bool(rise.mean() > 2 * _sem(rise) and rise.mean() > 0.05),
+                          f"final validation error {err.mean():.4f} ± {_sem(err):.4f}"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# usable_vs_shannon
+
+def usable_vs_shannon_figure(records: pd.DataFrame, h_y: float):
+    style()
+    layers = sorted(records.layer.unique())
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.6 * len(layers), 3.8), sharey=True)
+    for ax, layer in zip(axes, layers):
+        d = records[(records.layer == layer) & (records.epoch > 0)]
+        _mean_band(ax, d, "epoch", "mi_y", "C0", "Shannon I(T_l;Y), SP", "se_y")
+        _mean_band(ax, d, "epoch", "iu", "C3", "usable I_u(T_l;Y), linear")
+        ax.axhline(h_y, color="grey", ls="--", lw=0.8)
+        ax.set(xscale="log", xlabel="epoch", title=f"layer {layer}")
+    axes[0].set_ylabel("nats")
+    axes[0].legend(fontsize=7)
+    axes[0].text(1, h_y + 0.01, "H(Y)", fontsize=8, color="grey")
+    fig.tight_layout()
+    return fig
+
+
+def usable_vs_shannon_claims(records: pd.DataFrame) -> list[dict]:
+    d = records[records.epoch > 0]
+    excess = d.iu - d.mi_y
+    above = float((excess > 2 * d.se_y + 0.02).mean())
+    last = d[d.epoch == d.epoch.max()]
+    gap_first = (last[last.layer == 1].mi_y - last[last.layer == 1].iu)
+    gap_last = (last[last.layer == last.layer.max()].mi_y - last[last.layer == last.layer.max()].iu)
+    return [
+        claim("(ours) Usable information never exceeds Shannon information (a decoder cannot create it)",
+              "share of checkpoints x layers x seeds with I_u > I_SP + 2 s.e. + 0.02", above, None, above < 0.05),
+        claim("(ours) The linear decoder misses information in early layers, not in the last",
+              "final I(T;Y) - I_u, layer 1 vs last layer, nats", float(gap_first.mean() - gap_last.mean()), None,
+              bool(gap_first.mean() > gap_last.mean() + 0.05),
+              f"layer 1: {gap_first.mean():.3f}, last: {gap_last.mean():.3f}"),
+    ]
