@@ -53,11 +53,15 @@ def declared_parameters(path: Path) -> set[str]:
     return set(pm.inspect_notebook(str(path)))
 
 
+RUNNER_OPTIONS = {"store_dir", "figures_dir"}  # what run_all passes to every notebook
+
+
 def _accepted(path: Path, extra: dict | None) -> dict:
-    """The runner's own options (store folder, ...) that this notebook takes: one that keeps nothing in the
-    store, say, declares no ``store_dir``."""
+    """``extra`` without the runner's own options that this notebook does not take (one that keeps nothing in
+    the store declares no ``store_dir``); any other name is passed on, so a misspelt parameter still stops the
+    notebook."""
     declared = declared_parameters(path)
-    return {k: v for k, v in (extra or {}).items() if k in declared}
+    return {k: v for k, v in (extra or {}).items() if k in declared or k not in RUNNER_OPTIONS}
 
 
 def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
