@@ -18,7 +18,7 @@ from ..estimators.usable import cross_fitted_usable_information_batch
 from ..models.noisy import NOISY_ACTIVATIONS, NoisyCNN, NoisyMLPStack
 from ..store import Store
 from ..tasks.images import DataError, load_images
-from .runs import load_state, save_state, stored_runs
+from .runs import load_state, restore_training, save_state, stored_runs, training_state
 
 NEURON_EXPERIMENT, SZT_EXPERIMENT, MNIST_EXPERIMENT = "single_neuron", "szt", "mnist_cnn"
 LN2 = math.log(2)
@@ -243,9 +243,7 @@ def run_szt(config: SZTConfig, progress: bool = False, state_path=None):
     rows, snaps, start = [], [], 0
     state = load_state(state_path)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
+        restore_training(state, model, optimizer, gen)
         rows, snaps, start = state["rows"], state["snaps"], state["epoch"]
     bar = tqdm(total=config.epochs, initial=start, desc=f"SZT {config.activation} beta={config.beta}",
                disable=not progress, mininterval=2)
@@ -261,8 +259,7 @@ def run_szt(config: SZTConfig, progress: bool = False, state_path=None):
                                            "label": data["y_all"].numpy(),
                                            **{f"t{j + 1}": last[:, j] for j in range(last.shape[1])}}))
             if state_path is not None and epoch < config.epochs:
-                save_state(state_path, dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                            generator=gen.get_state(), rows=rows, snaps=snaps, epoch=epoch))
+                save_state(state_path, training_state(model, optimizer, gen, rows=rows, snaps=snaps, epoch=epoch))
         if epoch == config.epochs:
             break
         perm = torch.argsort(torch.rand(k, n, generator=gen), dim=1)
@@ -348,14 +345,15 @@ def run_mnist(config: MNISTConfig, progress: bool = False, state_path=None):
                      dropout=config.dropout if config.variant == "dropout" else 0.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     gen = torch.Generator().manual_seed(config.seed)
+    in_matrix = torch.cat([torch.arange(c * config.per_class, c * config.per_class + config.matrix_per_class)
+                           for c in range(10)])
+    matrix_epochs = set(config.matrix_epochs) | ({config.epochs} if config.epochs < max(config.matrix_epochs) else set())
     same = (y_val[probe][:, None] == y_val[probe][None, :])
     off = ~torch.eye(len(probe), dtype=torch.bool)
     rows, mats, start = [], [], 0
     state = load_state(state_path)
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
+        restore_training(state, model, optimizer, gen)
         torch.set_rng_state(state["torch_rng"])
         rows, mats, start = state["rows"], state["mats"], state["epoch"] + 1
 
@@ -370,11 +368,9 @@ def run_mnist(config: MNISTConfig, progress: bool = False, state_path=None):
             rows.append(dict(variant=config.variant, seed=config.seed, epoch=epoch, layer=name,
                              train_loss=train_loss, val_error=val_error,
                              within=float(cos[same & off].mean()), between=float(cos[~same].mean())))
-            if epoch in config.matrix_epochs or (epoch == config.epochs and config.epochs < max(config.matrix_epochs)):
-                sub = torch.cat([torch.arange(c * config.per_class, c * config.per_class + config.matrix_per_class)
-                                 for c in range(10)])
-                m = cos[sub][:, sub].numpy()
-                i, j = np.triu_indices(len(sub))
+            if epoch in matrix_epochs:
+                m = cos[in_matrix][:, in_matrix].numpy()
+                i, j = np.triu_indices(len(in_matrix))
                 mats.append(pd.DataFrame(dict(epoch=epoch, layer=name, i=i, j=j, cos=m[i, j])))
         model.train()
 
@@ -392,9 +388,8 @@ def run_mnist(config: MNISTConfig, progress: bool = False, state_path=None):
             total += loss.item() * len(idx)
         measure(epoch, total / len(perm))
         if state_path is not None and epoch < config.epochs:
-            save_state(state_path, dict(model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                        generator=gen.get_state(), torch_rng=torch.get_rng_state(), rows=rows,
-                                        mats=mats, epoch=epoch))
+            save_state(state_path, training_state(model, optimizer, gen, torch_rng=torch.get_rng_state(), rows=rows,
+                                                  mats=mats, epoch=epoch))
     return pd.DataFrame(rows), {"matrices": pd.concat(mats, ignore_index=True)}
 
 

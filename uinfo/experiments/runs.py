@@ -42,6 +42,21 @@ def save_state(path: Path, state: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def training_state(model, optimizer, generator: torch.Generator, **progress) -> dict:
+    """What a training loop needs to continue exactly: weights, optimizer and minibatch/noise generator state,
+    plus the loop's own ``progress`` (epoch, records so far)."""
+    return dict(model=model.state_dict(), optimizer=optimizer.state_dict(), generator=generator.get_state(),
+                **progress)
+
+
+def restore_training(state: dict, model, optimizer, generator: torch.Generator) -> dict:
+    """Load a ``training_state`` into the loop's objects; returns the state for the loop's own entries."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return state
+
+
 def stored_run(experiment: str, compute: Callable, config, store_root, progress: bool = False) -> tuple:
     """One run through the store: read if finished, else ``compute(config, progress, state_path)`` with its resume
     state kept in the store (``state_path`` None without a store). Returns (records, computed)."""

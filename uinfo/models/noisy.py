@@ -9,16 +9,20 @@ from torch import nn
 NOISY_ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda x: x}
 
 
+def _check_arguments(activation: str, beta: float, hidden) -> None:
+    if activation not in NOISY_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(NOISY_ACTIVATIONS)}, got {activation!r}")
+    if not beta >= 0:
+        raise ValueError(f"beta (noise standard deviation) must be >= 0, got {beta}")
+    if not hidden or min(hidden) < 1:
+        raise ValueError(f"hidden must list positive widths, got {hidden}")
+
+
 class NoisyMLP(nn.Module):
     def __init__(self, in_features: int, hidden: tuple[int, ...], out_features: int, activation: str = "tanh",
                  beta: float = 0.005, noise_at_eval: bool = False):
         super().__init__()
-        if activation not in NOISY_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(NOISY_ACTIVATIONS)}, got {activation!r}")
-        if not beta >= 0:
-            raise ValueError(f"beta (noise standard deviation) must be >= 0, got {beta}")
-        if not hidden or min(hidden) < 1:
-            raise ValueError(f"hidden must list positive widths, got {hidden}")
+        _check_arguments(activation, beta, hidden)
         widths = (in_features, *hidden)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.readout = nn.Linear(widths[-1], out_features)
@@ -62,12 +66,7 @@ class NoisyMLPStack(nn.Module):
     def __init__(self, seeds, in_features: int, hidden: tuple[int, ...], out_features: int,
                  activation: str = "tanh", beta: float = 0.005, noise_at_eval: bool = False):
         super().__init__()
-        if activation not in NOISY_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(NOISY_ACTIVATIONS)}, got {activation!r}")
-        if not beta >= 0:
-            raise ValueError(f"beta (noise standard deviation) must be >= 0, got {beta}")
-        if not hidden or min(hidden) < 1:
-            raise ValueError(f"hidden must list positive widths, got {hidden}")
+        _check_arguments(activation, beta, hidden)
         self.seeds = tuple(int(s) for s in seeds)
         if not self.seeds:
             raise ValueError("seeds must name at least one member")
@@ -145,8 +144,6 @@ class NoisyCNN(nn.Module):
     (32->64), ReLU, max-pool 2; fully connected 1024->128, ReLU; readout 128->10. Gaussian noise of std ``beta``
     after every hidden activation (training mode only, as the SZT nets) and dropout ``dropout`` on the fully
     connected hidden layer; beta = dropout = 0 is the deterministic net."""
-
-    LAYERS = ("conv1", "conv2", "fc")
 
     def __init__(self, beta: float = 0.0, dropout: float = 0.0):
         super().__init__()
