@@ -23,7 +23,8 @@ import pandas as pd
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # modules that only present results: editing them must not invalidate stored results
-PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py", "shannon_figures.py"}
+PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py", "shannon_figures.py",
+                        "cifar_figures.py"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """One training loop: minibatch SGD on in-memory tensors, an lr schedule, and callbacks at checkpoint steps."""
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -54,9 +55,23 @@ def checkpoint_schedule(total_steps: int, n_checkpoints: int, first_step: int = 
     return [0, *[int(s) for s in steps]]
 
 
+PRECISIONS = ("float32", "bf16")
+
+
+def autocast(device: torch.device | str, precision: str):
+    """A context for the forward pass: bf16 autocast (on the CPU or a GPU) or nothing for float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
 def train_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: SGDConfig, seed: int,
               checkpoints: Iterable[int], callback: Callable[[int, float], None], progress=None,
-              resume: dict | None = None, save_state: Callable[[dict], None] | None = None) -> None:
+              resume: dict | None = None, save_state: Callable[[dict], None] | None = None,
+              transform: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+              precision: str = "float32") -> None:
     """Train ``model`` on (x, y) with cross-entropy and SGD, calling ``callback(step, epoch)`` at each step in
     ``checkpoints`` (step 0 is before any update). Minibatches come from a seeded permutation per epoch; a
     partial last batch is kept. ``progress`` is an optional tqdm-like bar advanced once per step.
@@ -64,7 +79,11 @@ def train_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: SGDCon
     Resuming: after each checkpoint's callback, ``save_state(state)`` (if given) receives the loop's state (the
     optimizer, the lr schedule, the minibatch generator, the epoch's permutation and the position in it); passing
     that dict back as ``resume``, with the model's parameters restored by the caller, continues the loop exactly
-    where it was, so the rest of training is bitwise the same as without the interruption."""
+    where it was, so the rest of training is bitwise the same as without the interruption.
+
+    ``transform(x[idx], generator)`` (e.g. normalization and random augmentation) is applied to every minibatch
+    with the loop's own generator, so it too resumes exactly; ``precision`` "bf16" runs the forward pass under
+    bf16 autocast."""
     n = x.shape[0]
     bs = min(config.batch_size, n)
     per_epoch = steps_per_epoch(n, bs)
@@ -95,7 +114,9 @@ def train_sgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: SGDCon
         if perm is None:
             perm = torch.randperm(n, generator=gen)
         idx = perm[batch * bs:(batch + 1) * bs]
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        xb = x[idx] if transform is None else transform(x[idx], gen)
+        with autocast(xb.device, precision):
+            loss = F.cross_entropy(model(xb), y[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

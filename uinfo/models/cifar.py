@@ -57,6 +57,11 @@ class ResNet18(nn.Module):
 
     probe_layers = ("stage1", "stage2", "stage3", "stage4", "logits")
 
+    def replace_head(self, num_classes: int) -> None:
+        """A fresh, randomly initialized readout for ``num_classes`` (e.g. after pretraining on other labels)."""
+        old = self.logits
+        self.logits = nn.Linear(old.in_features, num_classes).to(old.weight.device)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         x = self.layer1(x)
@@ -89,6 +94,11 @@ class AllCNN(nn.Module):
         self.logits = GlobalPool()
 
     probe_layers = ("block1", "block2", "block3", "logits")
+
+    def replace_head(self, num_classes: int) -> None:
+        """A fresh, randomly initialized readout for ``num_classes`` (e.g. after pretraining on other labels)."""
+        old = self.classifier
+        self.classifier = nn.Conv2d(old.in_channels, num_classes, 1).to(old.weight.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)

@@ -187,10 +187,10 @@ def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.
         raise ValueError(f"augment expects a batch (N, C, H, W), got shape {tuple(x.shape)}")
     n, _, h, w = x.shape
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     out = _crop(padded, dy, dx, h, w)
-    flip = torch.rand(n, generator=generator) < 0.5
+    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
     out[flip] = out[flip].flip(-1)
     return out
 
@@ -198,7 +198,7 @@ def augment(x: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.
 def _crop(padded: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """Per-image crops of size (h, w) at offsets (dy, dx), by two gathers."""
     n, c, hp, wp = padded.shape
-    rows = (dy[:, None] + torch.arange(h)[None, :])  # (n, h)
-    cols = (dx[:, None] + torch.arange(w)[None, :])  # (n, w)
+    rows = (dy[:, None] + torch.arange(h, device=dy.device)[None, :])  # (n, h)
+    cols = (dx[:, None] + torch.arange(w, device=dx.device)[None, :])  # (n, w)
     out = padded.gather(2, rows[:, None, :, None].expand(n, c, h, wp))
     return out.gather(3, cols[:, None, None, :].expand(n, c, h, w))

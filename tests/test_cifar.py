@@ -1,0 +1,110 @@
+"""CIFAR experiments: config checks before compute, records of a tiny run, resume after an interruption, the
+fresh coarse readout after fine pretraining, and the reference entropies."""
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from uinfo.experiments import cifar as cf
+from uinfo.store import Store
+
+
+def _tiny(**changes):
+    return cf.base_config("smoke", "cifar10", "allcnn", **changes)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(dataset="svhn"), "dataset must be one of"),
+    (dict(model="vgg"), "model must be one of"),
+    (dict(width=0), "width must be > 0"),
+    (dict(precision="fp16"), "precision must be one of"),
+    (dict(cifar10_split="odd"), "cifar10_split must be one of"),
+    (dict(measure_epochs=(0, 500)), "measure_epochs must lie in"),
+    (dict(lr=-1.0), "lr must be > 0"),
+    (dict(n_train=5), "n_train must be None"),
+])
+def test_invalid_settings_fail_before_any_compute(change, message):
+    with pytest.raises(ValueError, match=message):
+        cf.CIFARConfig(**change)
+
+
+def test_unknown_profile_is_an_error():
+    with pytest.raises(ValueError, match="profile must be one of"):
+        cf.coarse_configs("fast", "cifar10", "allcnn")
+
+
+def test_configs_carry_the_data_files_hash():
+    configs = cf.coarse_configs("smoke", "cifar10", "resnet18")
+    assert len(configs[0].data_sha256) == 64
+    assert cf.lr_batch_configs("smoke")[0] == cf.coarse_configs("smoke", "cifar10", "allcnn")[0]  # shared baseline
+
+
+def test_a_run_records_every_layer_variable_and_epoch():
+    config = _tiny(train_fitted=True)
+    records = cf.run_cifar(config, device="cpu")
+    layers = ["block1", "block2", "block3", "logits"]
+    assert sorted(records["layer"].unique()) == sorted(layers)
+    assert set(records["variable"]) == {"fine", "coarse"}
+    assert set(records["fit"]) == {"heldout", "train_fitted"}
+    assert sorted(records["epoch"].unique()) == [0.0, 1.0, 2.0]
+    assert len(records) == 3 * len(layers) * 2 * 2
+    assert records["used_train"].iloc[0] == 256 and records["available_test"].iloc[0] == 10000
+    assert records["bits"].notna().all() and (records["bits"] <= records["entropy_bits"] + 1e-9).all()
+    coarse = records[records["variable"] == "coarse"]
+    assert coarse["entropy_bits"].max() <= 1.0 + 1e-9  # two coarse classes
+
+
+def test_fine_pretraining_then_a_fresh_coarse_readout():
+    records = cf.run_cifar(_tiny(pretrain_epochs=1), device="cpu")
+    pre = records[records["phase"] == "pretrain"]
+    assert set(pre["epoch"]) == {-1.0} and set(pre["target"]) == {"fine"}
+    assert set(records.loc[records["phase"] == "train", "target"]) == {"coarse"}
+
+
+def test_an_interrupted_run_resumes_with_identical_records(tmp_path, monkeypatch):
+    config = _tiny(pretrain_epochs=1, seed=2)
+    full = cf.run_cifar(config, device="cpu")
+    state = tmp_path / "state.pt"
+    calls, real = {"n": 0}, cf.CIFARProbe.__call__
+
+    def dies_at_the_third_checkpoint(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, *args)
+    monkeypatch.setattr(cf.CIFARProbe, "__call__", dies_at_the_third_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        cf.run_cifar(config, state_path=state, device="cpu")
+    monkeypatch.setattr(cf.CIFARProbe, "__call__", real)
+    assert state.exists()
+    resumed = cf.run_cifar(config, state_path=state, device="cpu")
+    timing = ["total_train_seconds", "total_measure_seconds"]
+    pd.testing.assert_frame_equal(full.drop(columns=timing), resumed.drop(columns=timing))
+
+
+def test_runs_go_through_the_store(tmp_path):
+    configs = [_tiny(epochs=1, measure_epochs=(0, 1))]
+    first = cf.cifar_runs(configs, Store(tmp_path), progress=False)
+    again = cf.cifar_runs(configs, Store(tmp_path), progress=False)
+    assert first.attrs["computed_runs"] == 1 and again.attrs["computed_runs"] == 0
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_reference_entropies():
+    h10, h100 = cf.entropies("cifar10"), cf.entropies("cifar100")
+    assert h10["fine"] == pytest.approx(math.log2(10)) and h10["coarse"] == pytest.approx(1.0)
+    assert h100["fine"] == pytest.approx(math.log2(100)) and h100["coarse"] == pytest.approx(math.log2(20))
+    assert cf.entropies("cifar10", cifar10_split="vehicles")["coarse"] == pytest.approx(0.971, abs=1e-3)
+
+
+def test_measuring_schedule_of_the_paper():
+    schedule = cf.measure_schedule(160)
+    assert schedule[:21] == tuple(range(21)) and schedule[21:23] == (25, 30) and schedule[-1] == 160
+
+
+def test_augmentation_keeps_shapes_and_moves_pixels():
+    from uinfo.tasks.images import augment
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).reshape(2, 3, 32, 32)
+    out = augment(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and not torch.equal(out, x)

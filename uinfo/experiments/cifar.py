@@ -1,0 +1,398 @@
+"""CIFAR-10 / CIFAR-100 trained on coarse labels: usable information of the fine and coarse labels in every probed
+layer over training (Kleinman et al. 2021, spec sections 3-5).
+
+One run = one network (ResNet-18 or All-CNN, CIFAR form, with a width multiplier) trained with SGD + momentum,
+exponential lr annealing per epoch, random crop + flip, optionally first on the fine labels (``pretrain_epochs``,
+then a fresh coarse readout). At every measuring epoch the network is frozen (eval mode) and the global-average-
+pooled features of every probed layer are read on the un-augmented test images; decoders for the fine and the
+coarse labels are fitted on one half of them and evaluated on the other, swapped and averaged (the headline). With
+``train_fitted`` the same decoders are also fitted on un-augmented *training* images and evaluated on the test
+images: the diagnostic of spec 3.6, never the headline.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..estimators import cross_fitted_usable_information_batch, usable_information_batch
+from ..models.cifar import CIFAR_MODELS, cifar_model
+from ..probing import extract
+from ..store import Store, config_key
+from ..tasks.images import CIFAR10_SPLITS, CLASSES, augment, coarse_labels, load_images
+from ..training import PRECISIONS, SGDConfig, autocast, steps_per_epoch, train_sgd
+from .runs import load_state as _load_state, save_state as _save_state, stored_runs
+
+EXPERIMENT = "cifar"
+DATASETS = ("cifar10", "cifar100")
+# per-channel mean and std of the training images (the usual values), for normalization
+NORMALIZATION = {"cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+                 "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))}
+COARSE_CLASSES = {"cifar10": 2, "cifar100": 20}
+# the seed's hyper-parameters (spec 3.4); ResNet-18's weight decay is not stated: 5e-4, the common CIFAR value
+PAPER_OPTIMIZER = {"resnet18": dict(lr=0.1, lr_decay=0.97, momentum=0.9, weight_decay=5e-4, batch_size=128),
+                   "allcnn": dict(lr=0.05, lr_decay=0.97, momentum=0.9, weight_decay=1e-3, batch_size=128)}
+
+
+def measure_schedule(epochs: int, dense: int = 20, every: int = 5) -> tuple:
+    """Epoch 0, every epoch up to ``dense``, then every ``every`` epochs, and the last (spec 3.4, paper profile)."""
+    out = list(range(0, min(dense, epochs) + 1)) + list(range(dense + every, epochs + 1, every))
+    return tuple(sorted(set(out + [epochs])))
+
+
+@dataclass(frozen=True)
+class CIFARConfig:
+    """Everything that determines one run. ``n_train`` / ``n_test`` None = the whole split of the data file;
+    ``data_sha256`` is the data file's hash (filled in by the config builders: a different file is a different
+    result). ``measure_epochs`` () = `measure_schedule(epochs)`; epochs are counted from the start of coarse
+    training (pretraining on the fine labels, if any, comes before epoch 0 and is measured at its start)."""
+
+    dataset: str = "cifar10"
+    model: str = "resnet18"
+    width: float = 1.0
+    seed: int = 0
+    n_train: int | None = None
+    n_test: int | None = None
+    cifar10_split: str = "halves"
+    lr: float = 0.1
+    batch_size: int = 128
+    epochs: int = 160
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    lr_decay: float = 0.97
+    augment: bool = True
+    precision: str = "bf16"
+    channels_last: bool = True
+    measure_epochs: tuple = ()
+    pretrain_epochs: int = 0
+    train_fitted: bool = False
+    n_train_eval: int = 2000
+    data_sha256: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "measure_epochs", tuple(int(e) for e in self.measure_epochs))
+        problems = []
+        if self.dataset not in DATASETS:
+            problems.append(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.model not in CIFAR_MODELS:
+            problems.append(f"model must be one of {sorted(CIFAR_MODELS)}, got {self.model!r}")
+        if not (isinstance(self.width, (int, float)) and self.width > 0):
+            problems.append(f"width must be > 0, got {self.width!r}")
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            problems.append(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("n_train", "n_test"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value >= 20):
+                problems.append(f"{name} must be None (all) or an integer >= 20, got {value!r}")
+        if self.cifar10_split not in CIFAR10_SPLITS:
+            problems.append(f"cifar10_split must be one of {sorted(CIFAR10_SPLITS)}, got {self.cifar10_split!r}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if not (isinstance(self.pretrain_epochs, int) and self.pretrain_epochs >= 0):
+            problems.append(f"pretrain_epochs must be a non-negative integer, got {self.pretrain_epochs!r}")
+        if not (isinstance(self.n_train_eval, int) and self.n_train_eval >= 20):
+            problems.append(f"n_train_eval must be an integer >= 20, got {self.n_train_eval!r}")
+        if isinstance(self.epochs, int) and self.measure_epochs and not (
+                0 <= min(self.measure_epochs) and max(self.measure_epochs) <= self.epochs):
+            problems.append(f"measure_epochs must lie in [0, epochs={self.epochs}], got {self.measure_epochs}")
+        try:
+            self.sgd()
+        except ValueError as err:
+            problems.append(str(err))
+        if problems:
+            raise ValueError("invalid CIFARConfig: " + "; ".join(problems))
+
+    def sgd(self, epochs: int | None = None) -> SGDConfig:
+        return SGDConfig(lr=self.lr, batch_size=self.batch_size, epochs=self.epochs if epochs is None else epochs,
+                         momentum=self.momentum, weight_decay=self.weight_decay, lr_decay=self.lr_decay)
+
+    def schedule(self) -> tuple:
+        return self.measure_epochs or measure_schedule(self.epochs)
+
+    def replace(self, **changes) -> "CIFARConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class CIFARData:
+    """A run's tensors on its device: uint8 training images (NHWC), normalized un-augmented test images and a
+    fixed subset of training images for evaluation, fine and coarse labels; ``normalize`` maps uint8 NHWC
+    batches to normalized float NCHW (channels-last when asked)."""
+
+    def __init__(self, config: CIFARConfig, device: torch.device, verbose: bool = False):
+        data = load_images(config.dataset, config.n_train, config.n_test, verbose=verbose)
+        self.source = data.source
+        mean, std = NORMALIZATION[config.dataset]
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
+        self.channels_last = config.channels_last
+        split = dict(cifar10_split=config.cifar10_split)
+        self.x_train = data.x_train.to(device)
+        self.labels_train = {"fine": data.y_train.to(device),
+                             "coarse": coarse_labels(data, "train", **split).to(device)}
+        self.x_test = self.normalize(data.x_test.to(device))
+        self.labels_test = {"fine": data.y_test.to(device), "coarse": coarse_labels(data, "test", **split).to(device)}
+        n_eval = min(config.n_train_eval, len(data.y_train))
+        self.x_train_eval = self.normalize(self.x_train[:n_eval])
+        self.labels_train_eval = {k: v[:n_eval] for k, v in self.labels_train.items()}
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        out = (x.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        return out.contiguous(memory_format=torch.channels_last) if self.channels_last else out.contiguous()
+
+    def training_batch(self, augmented: bool):
+        def transform(xb: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            out = self.normalize(xb)
+            if augmented:
+                out = augment(out, generator)
+                if self.channels_last:
+                    out = out.contiguous(memory_format=torch.channels_last)
+            return out
+        return transform
+
+
+def build_model(config: CIFARConfig, device: torch.device) -> torch.nn.Module:
+    torch.manual_seed(config.seed)
+    classes = CLASSES[config.dataset] if config.pretrain_epochs else COARSE_CLASSES[config.dataset]
+    model = cifar_model(config.model, classes, config.width).to(device)
+    return model.to(memory_format=torch.channels_last) if config.channels_last else model
+
+
+class CIFARProbe:
+    """The measuring callback: eval-mode features of every probed layer on the test images (and the training
+    evaluation images), cross-fitted fine / coarse decoders on the test features, optionally train-fitted ones,
+    and the loss and accuracy of the network on both sets for the current training target."""
+
+    def __init__(self, model, data: CIFARData, config: CIFARConfig):
+        self.model, self.data, self.config = model, data, config
+        self.layers = list(model.probe_layers)
+        self.records: list[dict] = []
+        self.target = "coarse"
+
+    def _features(self, x: torch.Tensor) -> dict:
+        with autocast(x.device, self.config.precision):
+            return extract(self.model, self.layers, x, batch_size=1000)
+
+    def __call__(self, step: int, epoch: float, phase: str) -> None:
+        data, variables = self.data, ("fine", "coarse")
+        test = self._features(data.x_test)
+        train = self._features(data.x_train_eval)
+        keys = [(layer, var) for layer in self.layers for var in variables]
+        held = cross_fitted_usable_information_batch(
+            [(test[layer].cpu(), data.labels_test[var].cpu()) for layer, var in keys], split_seed=self.config.seed)
+        fits = [("heldout", held)]
+        if self.config.train_fitted:
+            fits.append(("train_fitted", usable_information_batch(
+                [(train[layer].cpu(), data.labels_train_eval[var].cpu(), test[layer].cpu(),
+                  data.labels_test[var].cpu()) for layer, var in keys])))
+        metrics = {}
+        for split, feats, labels in (("train", train, data.labels_train_eval), ("test", test, data.labels_test)):
+            y = labels[self.target]
+            metrics[f"{split}_loss"] = F.cross_entropy(feats["logits"], y).item()
+            metrics[f"{split}_accuracy"] = (feats["logits"].argmax(1) == y).float().mean().item()
+        for fit, results in fits:
+            for (layer, var), res in zip(keys, results):
+                self.records.append(dict(step=step, epoch=epoch, phase=phase, target=self.target, layer=layer,
+                                         variable=var, fit=fit, bits=res.bits, entropy_bits=res.entropy_bits,
+                                         cross_entropy_bits=res.cross_entropy_bits, decoder_accuracy=res.accuracy,
+                                         **metrics))
+
+
+def run_cifar(config: CIFARConfig, progress: bool = False, state_path=None, device=None) -> pd.DataFrame:
+    """Train one network and measure it at every measuring epoch. Returns tidy records: one row per measuring
+    epoch x probed layer x variable (fine, coarse) x decoder fit, with the network's loss and accuracy on its
+    training-evaluation and test images, and the cumulative training and measuring seconds (``train_seconds``,
+    ``measure_seconds``: the measuring-cost benchmark reads them).
+
+    With ``state_path`` the run's state is written there at every measuring epoch and an interrupted run started
+    again continues from the last one."""
+    device = torch.device(device) if device is not None else default_device()
+    data = CIFARData(config, device)
+    model = build_model(config, device)
+    probe = CIFARProbe(model, data, config)
+    clock = dict(train=0.0, measure=0.0, since=time.perf_counter())
+    phases = ([("pretrain", "fine", config.sgd(config.pretrain_epochs), [0])] if config.pretrain_epochs else [])
+    phases.append(("train", "coarse", config.sgd(), list(config.schedule())))
+    saved = _load_state(state_path)
+    if saved is not None:
+        if saved["phase"] > 0 and config.pretrain_epochs:
+            model.replace_head(COARSE_CLASSES[config.dataset])
+            if config.channels_last:
+                model.to(memory_format=torch.channels_last)
+        model.load_state_dict(saved["model"])
+        probe.records = saved["records"]
+        clock.update(train=saved["clock"]["train"], measure=saved["clock"]["measure"])
+        torch.set_rng_state(saved["rng"])
+
+    def save_state(phase: int, loop: dict | None) -> None:
+        if state_path is not None:
+            _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
+                                         clock=dict(train=clock["train"], measure=clock["measure"]),
+                                         rng=torch.get_rng_state()))
+
+    per_epoch = steps_per_epoch(len(data.labels_train["coarse"]), config.batch_size)
+    total = per_epoch * (config.epochs + config.pretrain_epochs)
+    bar = tqdm(total=total, desc=f"{config.model} {config.dataset} seed {config.seed}", leave=False,
+               disable=not progress)
+    with bar:
+        epoch0 = -float(config.pretrain_epochs)
+        for i, (name, target, sgd, epochs) in enumerate(phases):
+            if saved is not None and i < saved["phase"]:
+                bar.update(per_epoch * sgd.epochs)
+                epoch0 += sgd.epochs
+                continue
+            resume = saved["loop"] if saved is not None and i == saved["phase"] else None
+            if resume is None and i > 0:  # after pretraining on the fine labels: a fresh coarse readout
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(config.seed + 7)
+                    model.replace_head(COARSE_CLASSES[config.dataset])
+                if config.channels_last:
+                    model.to(memory_format=torch.channels_last)
+            probe.target = target
+
+            def at(step, epoch, name=name, epoch0=epoch0):
+                now = time.perf_counter()
+                clock["train"] += now - clock["since"]
+                probe(step, epoch0 + epoch, name)
+                clock["since"] = time.perf_counter()
+                clock["measure"] += clock["since"] - now
+            clock["since"] = time.perf_counter()
+            phase_seed = config.seed if name == "train" else config.seed + 100003
+            train_sgd(model, data.x_train, data.labels_train[target], sgd, phase_seed,
+                      [e * per_epoch for e in epochs], at, bar, resume=resume,
+                      save_state=lambda loop, i=i: save_state(i, loop),
+                      transform=data.training_batch(config.augment), precision=config.precision)
+            epoch0 += sgd.epochs
+            if i + 1 < len(phases):
+                save_state(i + 1, None)
+    clock["train"] += time.perf_counter() - clock["since"]
+    records = pd.DataFrame(probe.records)
+    records.insert(0, "run", config_key(EXPERIMENT, config))
+    for name, value in dataclasses.asdict(config).items():
+        records[name] = str(value) if isinstance(value, tuple) else value
+    records["device"] = device.type
+    records["data_source"] = data.source["source"]
+    records["available_train"] = data.source["available_train"]
+    records["available_test"] = data.source["available_test"]
+    records["used_train"] = data.source["used_train"]
+    records["used_test"] = data.source["used_test"]
+    records["total_train_seconds"] = clock["train"]
+    records["total_measure_seconds"] = clock["measure"]
+    return records
+
+
+def _compute(config: CIFARConfig, progress: bool, state_path) -> pd.DataFrame:
+    return run_cifar(config, progress, state_path=state_path)
+
+
+def cifar_runs(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
+    """Records of many runs, each read from the store when it is there and computed (then stored) when not."""
+    return stored_runs(EXPERIMENT, _compute, configs, store, progress, jobs)
+
+
+def entropies(dataset: str, n_test: int | None = None, cifar10_split: str = "halves") -> dict:
+    """H(fine) and H(coarse) of the test labels, in bits: the reference lines of the figures."""
+    data = load_images(dataset, n_test=n_test, n_train=20, verbose=False)
+    out = {}
+    for name, y in (("fine", data.y_test), ("coarse", coarse_labels(data, "test", cifar10_split))):
+        p = torch.bincount(y).double() / len(y)
+        p = p[p > 0]
+        out[name] = float(-(p * p.log2()).sum())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# profiles: data, not branches. quick = the 20000-image subsets, narrow nets, fewer epochs; paper = the full sets
+# and the seed's settings (for a GPU); smoke = seconds, for CI.
+
+PROFILES = {
+    "smoke": dict(seeds=(0,), n_train=256, n_test=200, n_train_eval=100, epochs=2, measure_epochs=(0, 1, 2),
+                  widths={"resnet18": 0.0625, "allcnn": 0.125}, precision="float32", pretrain_epochs=1,
+                  lrs=(0.01,), batch_sizes=(64,), cifar100_models=("allcnn",)),
+    # 2 worker processes of one thread on a 2-core CPU: ~8 s per All-CNN epoch, ~17 s per ResNet-18 epoch
+    "quick": dict(seeds=(0, 1, 2), n_train=20000, n_test=None, n_train_eval=2000, epochs=20,
+                  measure_epochs=(0, 1, 2, 3, 5, 8, 13, 20), widths={"resnet18": 0.25, "allcnn": 0.25},
+                  precision="bf16", pretrain_epochs=8, lrs=(0.01,), batch_sizes=(512,),
+                  cifar100_models=("allcnn",)),
+    # the seed's settings on the full sets (for a GPU); lrs / batch sizes around All-CNN's 0.05 / 128 (spec 4)
+    "paper": dict(seeds=(0, 1, 2), n_train=None, n_test=None, n_train_eval=10000, epochs=160, measure_epochs=(),
+                  widths={"resnet18": 1.0, "allcnn": 1.0}, precision="bf16", pretrain_epochs=40,
+                  lrs=(0.005, 0.01, 0.1), batch_sizes=(32, 512, 1024), cifar100_models=("allcnn", "resnet18")),
+}
+
+
+def _profile(profile: str, seeds) -> tuple[dict, tuple]:
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+    spec = PROFILES[profile]
+    return spec, spec["seeds"] if seeds is None else tuple(seeds)
+
+
+def base_config(profile: str, dataset: str, model: str, data_sha256: str | None = None, **changes) -> CIFARConfig:
+    """The profile's run of ``model`` on ``dataset`` with the seed's optimizer (spec 3.4), the data file's
+    sha256 filled in (reading the file's header once; pass it to skip)."""
+    spec, _ = _profile(profile, None)
+    if data_sha256 is None:
+        data_sha256 = load_images(dataset, spec["n_train"], spec["n_test"], verbose=False).source["sha256"]
+    settings = dict(dataset=dataset, model=model, width=spec["widths"][model], n_train=spec["n_train"],
+                    n_test=spec["n_test"], n_train_eval=spec["n_train_eval"], epochs=spec["epochs"],
+                    measure_epochs=spec["measure_epochs"], precision=spec["precision"], data_sha256=data_sha256,
+                    **PAPER_OPTIMIZER[model])
+    return CIFARConfig(**{**settings, **changes})
+
+
+def coarse_configs(profile: str, dataset: str, model: str, seeds=None, **changes) -> list[CIFARConfig]:
+    """One network per seed trained on the coarse labels (the headline runs of the three coarse notebooks)."""
+    _, seeds = _profile(profile, seeds)
+    base = base_config(profile, dataset, model, **changes)
+    return [base.replace(seed=s) for s in seeds]
+
+
+def lr_batch_configs(profile: str, model: str = "allcnn", dataset: str = "cifar10",
+                     seeds=None) -> list[CIFARConfig]:
+    """The baseline (the seed's lr and batch 128) and, one change at a time, each of the profile's other initial
+    learning rates (batch 128) and batch sizes (baseline lr), every seed."""
+    spec, seeds = _profile(profile, seeds)
+    base = base_config(profile, dataset, model)
+    settings = [dict()] + [dict(lr=lr) for lr in spec["lrs"]] + [dict(batch_size=b) for b in spec["batch_sizes"]]
+    return [base.replace(seed=s, **change) for change in settings for s in seeds]
+
+
+def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "cifar10",
+                           seeds=None) -> list[CIFARConfig]:
+    """From scratch on the coarse labels (the baseline) and the same net first trained ``pretrain_epochs`` on the
+    fine labels, then given a fresh coarse readout and trained exactly like the baseline."""
+    spec, seeds = _profile(profile, seeds)
+    base = base_config(profile, dataset, model)
+    return [base.replace(seed=s) for s in seeds] + [base.replace(seed=s, pretrain_epochs=spec["pretrain_epochs"])
+                                                    for s in seeds]
+
+
+
+def notebook_configs(notebook: str, profile: str, seeds=None) -> list[CIFARConfig]:
+    """Every run a CIFAR notebook needs (shared runs are equal configs, so the store computes them once)."""
+    if notebook == "cifar10_resnet18_coarse":  # the headline net also carries the train-fitted diagnostic
+        return coarse_configs(profile, "cifar10", "resnet18", seeds, train_fitted=True)
+    if notebook == "cifar10_allcnn_coarse":  # + the first seed in float32 without channels-last: does bf16 keep it?
+        configs = coarse_configs(profile, "cifar10", "allcnn", seeds)
+        return configs + [configs[0].replace(precision="float32", channels_last=False)]
+    if notebook == "cifar100_coarse":
+        spec, _ = _profile(profile, seeds)
+        return [c for model in spec["cifar100_models"] for c in coarse_configs(profile, "cifar100", model, seeds)]
+    if notebook == "cifar_lr_batch":
+        return lr_batch_configs(profile, seeds=seeds)
+    if notebook == "cifar_initialization":
+        return initialization_configs(profile, seeds=seeds)
+    raise ValueError(f"unknown CIFAR notebook {notebook!r}; one of {NOTEBOOKS}")
+
+
+NOTEBOOKS = ("cifar10_resnet18_coarse", "cifar10_allcnn_coarse", "cifar100_coarse", "cifar_lr_batch",
+             "cifar_initialization")
