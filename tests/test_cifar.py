@@ -23,6 +23,7 @@ def _tiny(**changes):
     (dict(measure_epochs=(0, 500)), "measure_epochs must lie in"),
     (dict(lr=-1.0), "lr must be > 0"),
     (dict(n_train=5), "n_train must be None"),
+    (dict(decoder_l2=-1), "decoder_l2 must be"),
 ])
 def test_invalid_settings_fail_before_any_compute(change, message):
     with pytest.raises(ValueError, match=message):
