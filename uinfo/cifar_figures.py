@@ -324,5 +324,5 @@ def initialization_claims(records: pd.DataFrame) -> list[dict]:
     s = float((_sem(g_pre) ** 2 + _sem(g_scr) ** 2) ** 0.5)
     rows.append(claim("... and generalizes worse (loss gap)", "test minus train coarse loss, fine-pretrained minus "
                       "scratch (nats)", d, s, None if s != s else bool(d > 2 * s),
-                      f"gap {g_pre.mean():.3f} vs {g_scr.mean():.3f} nats (train = 2000 un-augmented training images)"))
+                      f"gap {g_pre.mean():.3f} vs {g_scr.mean():.3f} nats (train = un-augmented training images)"))
     return rows
