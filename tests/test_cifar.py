@@ -63,18 +63,19 @@ def test_fine_pretraining_then_a_fresh_coarse_readout():
     assert set(records.loc[records["phase"] == "train", "target"]) == {"coarse"}
 
 
-def test_an_interrupted_run_resumes_with_identical_records(tmp_path, monkeypatch):
+@pytest.mark.parametrize("die_at", [2, 3])  # 2: between the phases (the fine head still on); 3: in the coarse phase
+def test_an_interrupted_run_resumes_with_identical_records(tmp_path, monkeypatch, die_at):
     config = _tiny(pretrain_epochs=1, seed=2)
     full = cf.run_cifar(config, device="cpu")
     state = tmp_path / "state.pt"
     calls, real = {"n": 0}, cf.CIFARProbe.__call__
 
-    def dies_at_the_third_checkpoint(self, *args):
+    def dies(self, *args):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == die_at:
             raise KeyboardInterrupt
         return real(self, *args)
-    monkeypatch.setattr(cf.CIFARProbe, "__call__", dies_at_the_third_checkpoint)
+    monkeypatch.setattr(cf.CIFARProbe, "__call__", dies)
     with pytest.raises(KeyboardInterrupt):
         cf.run_cifar(config, state_path=state, device="cpu")
     monkeypatch.setattr(cf.CIFARProbe, "__call__", real)

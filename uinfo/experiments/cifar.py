@@ -227,7 +227,7 @@ def run_cifar(config: CIFARConfig, progress: bool = False, state_path=None, devi
     phases.append(("train", "coarse", config.sgd(), list(config.schedule())))
     saved = _load_state(state_path)
     if saved is not None:
-        if saved["phase"] > 0 and config.pretrain_epochs:
+        if saved["phase"] > 0 and saved["loop"] is not None:  # the coarse phase had begun: its head was saved
             model.replace_head(COARSE_CLASSES[config.dataset])
             if config.channels_last:
                 model.to(memory_format=torch.channels_last)
