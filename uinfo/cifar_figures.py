@@ -2,23 +2,17 @@
 information in bits; the headline decoders are cross-fitted on halves of the test images (``fit == "heldout"``)."""
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .claims import _difference, _sem
 from .notebook import claim
-from .plotting import use_style
+from .plotting import mean_sem, use_style
 
 PENULTIMATE = {"resnet18": "stage4", "allcnn": "block3"}
 VARIABLE_COLOURS = {"fine": "tab:purple", "coarse": "tab:green"}
 MIN_EFFECT_BITS = 0.05  # an effect must also be at least this large (as on the checkerboard)
-
-
-def _sem(x) -> float:
-    x = np.asarray(x, float)
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
 
 
 def _beyond(diff: float, se: float, min_effect: float = MIN_EFFECT_BITS):
@@ -43,11 +37,15 @@ def condition(records: pd.DataFrame) -> pd.Series:
     return pd.Series([label(r) for r in cols.itertuples(index=False)], index=records.index)
 
 
-def _headline(records: pd.DataFrame) -> pd.DataFrame:
-    """The runs in the profile's own numerics (those of the first run); the float32 / no-channels-last twin of
-    the precision check is set apart."""
+def _is_headline(records: pd.DataFrame) -> pd.Series:
+    """Rows of the runs in the profile's own numerics (those of the first run); the float32 / no-channels-last twin
+    of the precision check is set apart."""
     first = records.iloc[0]
-    return records[(records["precision"] == first.precision) & (records["channels_last"] == first.channels_last)]
+    return (records["precision"] == first.precision) & (records["channels_last"] == first.channels_last)
+
+
+def _headline(records: pd.DataFrame) -> pd.DataFrame:
+    return records[_is_headline(records)]
 
 
 def _numerics(precision: str, channels_last) -> str:
@@ -78,8 +76,8 @@ def trajectory_statistics(records: pd.DataFrame, variable: str, fit: str = "held
 # figures
 
 def _band(ax, df: pd.DataFrame, y: str, colour, label: str, ls: str = "-") -> None:
-    g = df.groupby("epoch")[y]
-    mean, sem = g.mean(), g.apply(_sem).fillna(0)
+    summary = mean_sem(df, "epoch", y)
+    mean, sem = summary["mean"], summary["sem"]
     ax.plot(mean.index, mean, color=colour, label=label, lw=1.6, ls=ls, marker=".", ms=4)
     ax.fill_between(mean.index, mean - sem, mean + sem, color=colour, alpha=0.25, lw=0)
 
@@ -141,7 +139,7 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
         ax.legend(fontsize=7)
     elif extra == "precision":
         ax = axes[4]
-        twin = records.drop(main.index)
+        twin = records[~_is_headline(records)]
         first = twin["seed"].min()
         for one, ls in ((main, "-"), (twin, "--")):
             one = penultimate(one[one["seed"] == first])
@@ -245,7 +243,7 @@ def precision_claims(records: pd.DataFrame) -> list[dict]:
     the headline run of the same seed at the twin's last epoch, against the spread of the headline seeds there
     (standard deviation)."""
     main = _headline(records)
-    twin = records.drop(main.index)
+    twin = records[~_is_headline(records)]
     epoch = twin["epoch"].max()
     label = _numerics(main["precision"].iloc[0], main["channels_last"].iloc[0])
     other = _numerics(twin["precision"].iloc[0], twin["channels_last"].iloc[0])
@@ -266,42 +264,35 @@ def precision_claims(records: pd.DataFrame) -> list[dict]:
 
 
 def _compare(stats: pd.DataFrame, more: pd.Series, less: pd.Series, column: str = "final"):
-    a, b = stats.loc[more, column], stats.loc[less, column]
-    diff = float(a.mean() - b.mean())
-    return diff, float((_sem(a) ** 2 + _sem(b) ** 2) ** 0.5)
+    """Mean ``column`` of the ``more`` rows minus that of the ``less`` rows, and its standard error."""
+    return _difference(stats.loc[more, column], stats.loc[less, column])
 
 
 def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> list[dict]:
-    """A lower learning rate / a larger batch ends with more fine information than the baseline."""
+    """Each other learning rate (at the base batch) and each other batch size (at the base lr) against the baseline,
+    as the side expected to keep more fine information (the lower lr, the larger batch) minus the other side."""
     stats = trajectory_statistics(records, "fine")
     base = (stats["lr"] == base_lr) & (stats["batch_size"] == base_batch)
+    # (column swept, column held, base value, held value, claim, label, +1 when a larger value keeps more)
+    axes = (("lr", "batch_size", base_lr, base_batch, "a higher learning rate ends with less fine information",
+             "lr {:g}", -1),
+            ("batch_size", "lr", base_batch, base_lr, "a smaller batch ends with less fine information",
+             "batch {}", +1))
     rows = []
-    for lr in sorted(stats.loc[stats["lr"] < base_lr, "lr"].unique()):
-        low = (stats["lr"] == lr) & (stats["batch_size"] == base_batch)
-        diff, se = _compare(stats, low, base)
-        rows.append(claim("a higher learning rate ends with less fine information",
-                          f"final fine information, lr {lr:g} minus lr {base_lr:g} (bits)", diff, se, _beyond(diff, se),
-                          f"test accuracy {stats.loc[low, 'test_accuracy'].mean():.3f} vs "
-                          f"{stats.loc[base, 'test_accuracy'].mean():.3f}"))
-    for bs in sorted(stats.loc[stats["batch_size"] > base_batch, "batch_size"].unique()):
-        large = (stats["batch_size"] == bs) & (stats["lr"] == base_lr)
-        diff, se = _compare(stats, large, base)
-        rows.append(claim("a smaller batch ends with less fine information",
-                          f"final fine information, batch {bs} minus batch {base_batch} (bits)", diff, se,
-                          _beyond(diff, se),
-                          f"same epochs, so {bs // base_batch}x fewer steps; test accuracy "
-                          f"{stats.loc[large, 'test_accuracy'].mean():.3f} vs {stats.loc[base, 'test_accuracy'].mean():.3f}"))
-    for lr in sorted(stats.loc[stats["lr"] > base_lr, "lr"].unique()):
-        high = (stats["lr"] == lr) & (stats["batch_size"] == base_batch)
-        diff, se = _compare(stats, base, high)
-        rows.append(claim("a higher learning rate ends with less fine information",
-                          f"final fine information, lr {base_lr:g} minus lr {lr:g} (bits)", diff, se, _beyond(diff, se)))
-    for bs in sorted(stats.loc[stats["batch_size"] < base_batch, "batch_size"].unique()):
-        small = (stats["batch_size"] == bs) & (stats["lr"] == base_lr)
-        diff, se = _compare(stats, base, small)
-        rows.append(claim("a smaller batch ends with less fine information",
-                          f"final fine information, batch {base_batch} minus batch {bs} (bits)", diff, se,
-                          _beyond(diff, se)))
+    for column, held, at, fixed, statement, label, sign in axes:
+        others = stats.loc[(stats[held] == fixed) & (stats[column] != at), column]
+        keeps_more = lambda v: sign * (v - at) > 0  # noqa: E731 - the setting is expected to keep more than the base
+        for value in sorted(others.unique(), key=lambda v: (not keeps_more(v), v)):
+            setting = (stats[column] == value) & (stats[held] == fixed)
+            more, less = (setting, base) if keeps_more(value) else (base, setting)
+            more_value, less_value = (value, at) if keeps_more(value) else (at, value)
+            diff, se = _compare(stats, more, less)
+            steps = (f"same epochs, so {value // at}x fewer steps; "
+                     if column == "batch_size" and value > at else "")
+            rows.append(claim(statement, f"final fine information, {label.format(more_value)} minus "
+                              f"{label.format(less_value)} (bits)", diff, se, _beyond(diff, se),
+                              f"{steps}test accuracy {stats.loc[more, 'test_accuracy'].mean():.3f} vs "
+                              f"{stats.loc[less, 'test_accuracy'].mean():.3f}"))
     return rows
 
 
@@ -320,8 +311,7 @@ def initialization_claims(records: pd.DataFrame) -> list[dict]:
                       f"{stats.loc[scratch, 'test_accuracy'].mean():.3f} vs {stats.loc[pre, 'test_accuracy'].mean():.3f}"))
     gap = stats["test_loss"] - stats["train_loss"]
     g_pre, g_scr = gap[pre], gap[scratch]
-    d = float(g_pre.mean() - g_scr.mean())
-    s = float((_sem(g_pre) ** 2 + _sem(g_scr) ** 2) ** 0.5)
+    d, s = _difference(g_pre, g_scr)
     rows.append(claim("... and generalizes worse (loss gap)", "test minus train coarse loss, fine-pretrained minus "
                       "scratch (nats)", d, s, None if s != s else bool(d > 2 * s),
                       f"gap {g_pre.mean():.3f} vs {g_scr.mean():.3f} nats (train = un-augmented training images)"))

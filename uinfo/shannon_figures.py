@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .claims import _sem
 from .notebook import claim
 from .plotting import use_style as style
 
@@ -15,11 +16,6 @@ LN_4096 = math.log(4096)
 LN_3 = math.log(3)
 HB_THIRD = -(1 / 3) * math.log(1 / 3) - (2 / 3) * math.log(2 / 3)  # h_b(1/3): two clusters of masses 1/3, 2/3
 LAYER_COLOURS = plt.cm.viridis(np.linspace(0, 0.9, 5))
-
-
-def _sem(x) -> float:
-    x = np.asarray(x, float)
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else float("nan")
 
 
 def _bits_axis(ax) -> None:
