@@ -110,3 +110,20 @@ def test_augmentation_keeps_shapes_and_moves_pixels():
     x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).reshape(2, 3, 32, 32)
     out = augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and not torch.equal(out, x)
+
+
+def test_run_all_prefetches_the_cifar_runs_once_longest_first(tmp_path, monkeypatch):
+    from uinfo import runner
+
+    names = ["cifar10_allcnn_coarse", "cifar_initialization"]  # share the from-scratch run
+    unique = {Store(tmp_path).path(cf.EXPERIMENT, c) for n in names for c in cf.notebook_configs(n, "smoke")}
+    seen = []
+    original = cf.cifar_runs
+    monkeypatch.setattr(cf, "cifar_runs", lambda configs, *a, **k: seen.append(list(configs)) or original(
+        configs, *a, **k))
+    assert runner.prefetch(names + ["checkerboard_dynamics"], "smoke", tmp_path, workers=1) == len(unique) == 3
+    costs = [cf.relative_cost(c) for c in seen[0]]
+    assert costs == sorted(costs, reverse=True)
+    assert all((path / "records.csv").exists() for path in unique)
+    assert runner.prefetch(names, "smoke", tmp_path, workers=1) == 0  # all stored: nothing computed
+    assert runner.prefetch(["checkerboard_dynamics"], "smoke", tmp_path) == 0

@@ -121,3 +121,21 @@ def test_invalid_options_raise():
         usable_information(z, y, z, y, n_classes=1)
     with pytest.raises(ValueError, match="labels go up to"):
         usable_information(z, y + 2, z, y, n_classes=2)
+
+
+def test_many_class_stacks_fit_in_float32_and_agree_with_float64(monkeypatch):
+    from uinfo.estimators import usable as U
+
+    # every checkerboard / SZT stack (<= 4 classes, <= 2e6 entries) stays float64; 100 classes on 5000 x 48 do not
+    assert U._float64_affordable((64, 2000, 15), 4) and U._float64_affordable((4, 5000, 100), 4)
+    assert not U._float64_affordable((4, 5000, 49), 100)
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 100, (3000,), generator=g)
+    z = torch.nn.functional.one_hot(y, 100).float()[:, :40] * 4 + torch.randn(3000, 40, generator=g)
+    problems = [split(z, y), split(z + torch.randn(3000, 40, generator=g), y)]  # one stack: 2 x 1500 x 40
+    assert not U._float64_affordable((2, 1500, 40), 100)
+    as_float32 = usable_information_batch(problems, l2=0.01)
+    monkeypatch.setattr(U, "FLOAT64_MAX_WORK", 10 ** 12)
+    as_float64 = usable_information_batch(problems, l2=0.01)
+    for a, b in zip(as_float32, as_float64):
+        assert 0.5 < b.bits and abs(a.bits - b.bits) < 1e-3

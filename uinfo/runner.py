@@ -64,6 +64,44 @@ def _accepted(path: Path, extra: dict | None) -> dict:
     return {k: v for k, v in (extra or {}).items() if k in declared or k not in RUNNER_OPTIONS}
 
 
+def prefetch(names: list[str], profile: str, store_dir: Path | None = None, workers: int | None = None) -> int:
+    """Compute the missing training runs of the selected CIFAR notebooks in one pool of ``workers`` processes
+    (default: one per core; one process on a GPU), longest first, before any notebook starts. Notebook by
+    notebook, a core idles whenever a notebook's last run trains alone; pooled, the cores stay busy until the
+    last few runs. The notebooks then read every run from the store. Returns the number of runs computed; a
+    failure is reported and left to the notebook that needs the run (it computes it again and stops there)."""
+    import torch
+
+    from .experiments import cifar as cf
+    from .store import Store, config_key
+
+    chosen = [n for n in names if n in cf.NOTEBOOKS]
+    if not chosen:
+        return 0
+    store = Store(store_dir or REPO_ROOT / "results")
+    unique = {}
+    for name in chosen:
+        for config in cf.notebook_configs(name, profile):
+            unique.setdefault(config_key(cf.EXPERIMENT, config), config)
+    missing = sorted((c for c in unique.values() if store.load(cf.EXPERIMENT, c) is None), key=cf.relative_cost,
+                     reverse=True)
+    if not missing:
+        return 0
+    if workers is None:
+        workers = 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
+    print(f"[prefetch] {len(missing)} of the {len(unique)} CIFAR runs of {', '.join(chosen)} are not in the store: "
+          f"computing them with {workers} worker(s), longest first ...", flush=True)
+    t0 = time.perf_counter()
+    try:
+        cf.cifar_runs(missing, store, progress=True, jobs=workers)
+    except Exception as err:  # the notebook that needs the run computes it again and fails visibly there
+        print(f"[prefetch] stopped after {time.perf_counter() - t0:.0f} s: {type(err).__name__}: {err}",
+              file=sys.stderr, flush=True)
+        return 0
+    print(f"[prefetch] {len(missing)} CIFAR runs in {time.perf_counter() - t0:.0f} s", flush=True)
+    return len(missing)
+
+
 def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
         out_dir: Path | None = None, figures_dir: Path | None = None, jobs: int = 1) -> int:
     """Execute each notebook (``jobs`` at a time, each given an equal share of the CPU cores through its ``jobs``
@@ -77,6 +115,8 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     cores = max(1, (os.cpu_count() or 1) // jobs)
     failed, timings = [], {}
+    store_dir = (extra or {}).get("store_dir")
+    prefetch(names, profile, Path(store_dir) if store_dir else None)
 
     def one(i: int, name: str) -> None:
         import papermill as pm

@@ -302,6 +302,17 @@ def cifar_runs(configs, store: Store | None = None, progress: bool = True, jobs:
     return stored_runs(EXPERIMENT, _compute, configs, store, progress, jobs)
 
 
+# rough per-image cost of a training step relative to All-CNN at width 1 (measured: benchmarks/bench_cifar.py)
+MODEL_COST = {"allcnn": 1.0, "resnet18": 2.0}
+
+
+def relative_cost(config: CIFARConfig) -> float:
+    """A rough relative compute cost of a run, for scheduling the longest runs first: images seen x the
+    network's cost (quadratic in its width) x 3 for float32 (bf16 is 2.6-5x faster on CPUs that have it)."""
+    images = (config.epochs + config.pretrain_epochs) * (config.n_train or 50000)
+    return images * MODEL_COST[config.model] * config.width ** 2 * (3.0 if config.precision == "float32" else 1.0)
+
+
 def entropies(dataset: str, n_test: int | None = None, cifar10_split: str = "halves") -> dict:
     """H(fine) and H(coarse) of the test labels, in bits: the reference lines of the figures."""
     data = load_images(dataset, n_test=n_test, n_train=20, verbose=False)
