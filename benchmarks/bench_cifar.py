@@ -4,11 +4,14 @@
 2. Training throughput of ResNet-18 and All-CNN (the `quick` width and full width) in three numerics: float32
    (NCHW), float32 channels-last, bf16 autocast + channels-last: images/s and achieved GFLOP/s (forward + backward
    FLOPs counted by torch's FlopCounterMode), against the peak of the same dtype.
-3. Measuring cost at `quick`: the same short run with the measuring callback and with a no-op callback; the per-epoch
-   training time and per-checkpoint measuring time, and the share of the `quick` schedule (8 checkpoints over 20
-   epochs) they imply. The real `quick` runs also record their own split (train vs measure seconds).
+3. Measuring cost at `quick` (CIFAR-10 All-CNN and ResNet-18, CIFAR-100 All-CNN): the same short run with the
+   measuring callback and with a no-op callback; the per-epoch training time and per-checkpoint measuring time, and
+   the share of the `quick` schedule (7 checkpoints over 16 epochs) they imply. The real `quick` runs also record
+   their own split (train vs measure seconds).
+4. The probe's decoders on CIFAR-100 features: as fitted (100-class stacks in float32) against all in float64, in
+   the same run, with the largest difference in bits.
 
-Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-width]
+Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-width] [--measuring-only]
 """
 from __future__ import annotations
 
@@ -79,9 +82,9 @@ def throughput(model_name: str, width: float, numerics: str, steps: int, batch: 
                 gflop_per_image=flops / 1e9, achieved_gflops=flops * batch / seconds / 1e9)
 
 
-def measuring_cost(model_name: str, epochs: int) -> dict:
+def measuring_cost(model_name: str, epochs: int, dataset: str = "cifar10") -> dict:
     """The same short `quick` run with the measuring callback and with a no-op callback."""
-    base = cf.base_config("quick", "cifar10", model_name, epochs=epochs, measure_epochs=tuple(range(epochs + 1)))
+    base = cf.base_config("quick", dataset, model_name, epochs=epochs, measure_epochs=tuple(range(epochs + 1)))
     t0 = time.perf_counter()
     records = cf.run_cifar(base, device="cpu")
     with_probe = time.perf_counter() - t0
@@ -97,9 +100,42 @@ def measuring_cost(model_name: str, epochs: int) -> dict:
     per_epoch = records["total_train_seconds"].iloc[0] / epochs
     quick = cf.PROFILES["quick"]
     share = len(quick["measure_epochs"]) * per_checkpoint / (quick["epochs"] * per_epoch)
-    return dict(model=model_name, width=base.width, epochs=epochs, checkpoints=epochs + 1,
+    return dict(dataset=dataset, model=model_name, width=base.width, epochs=epochs, checkpoints=epochs + 1,
                 seconds_with=with_probe, seconds_without=without, seconds_per_epoch=per_epoch,
                 seconds_per_checkpoint=per_checkpoint, quick_schedule_share=share)
+
+
+def decoder_cost(dataset: str = "cifar100", model_name: str = "allcnn", repeats: int = 2) -> dict:
+    """The probe's decoders on the features of a `quick` network after one epoch: as fitted (float32 where
+    stacked entries x classes > 1e7, i.e. the 100-class problems) against every stack in float64 (the naive
+    choice), in the same run; seconds (best of ``repeats``) and the largest difference in bits."""
+    from uinfo.estimators import cross_fitted_usable_information_batch
+    from uinfo.estimators import usable
+
+    config = cf.base_config("quick", dataset, model_name, epochs=1, measure_epochs=(0, 1))
+    data = cf.CIFARData(config, torch.device("cpu"))
+    model = cf.build_model(config, torch.device("cpu"))
+    cf.train_sgd(model, data.x_train, data.labels_train["coarse"], config.sgd(), 0, [], lambda *a: None, None,
+                 transform=data.training_batch(True), precision=config.precision)
+    feats = cf.CIFARProbe(model, data, config)._features(data.x_test)
+    problems = [(feats[layer], data.labels_test[v]) for layer in model.probe_layers for v in ("fine", "coarse")]
+
+    def fit():
+        best, out = float("inf"), None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            out = cross_fitted_usable_information_batch(problems, split_seed=0, l2=config.decoder_l2)
+            best = min(best, time.perf_counter() - t0)
+        return best, [r.bits for r in out]
+    ours, bits = fit()
+    limit = usable.FLOAT64_MAX_WORK
+    usable.FLOAT64_MAX_WORK = float("inf")
+    try:
+        naive, bits64 = fit()
+    finally:
+        usable.FLOAT64_MAX_WORK = limit
+    return dict(dataset=dataset, model=model_name, problems=len(problems), seconds=ours, seconds_float64=naive,
+                speedup=naive / ours, max_abs_bits_difference=max(abs(a - b) for a, b in zip(bits, bits64)))
 
 
 def main() -> None:
@@ -107,12 +143,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--skip-full-width", action="store_true")
+    parser.add_argument("--measuring-only", action="store_true", help="skip the peaks and throughput")
     args = parser.parse_args()
     peaks = {"float32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s", flush=True)
     rows = []
     widths = [0.25] + ([] if args.skip_full_width else [1.0])
-    for model_name in ("resnet18", "allcnn"):
+    for model_name in () if args.measuring_only else ("resnet18", "allcnn"):
         for width in widths:
             for numerics in NUMERICS:
                 row = throughput(model_name, width, numerics, args.steps if width < 1 else max(3, args.steps // 3))
@@ -122,16 +159,23 @@ def main() -> None:
                       f"{row['achieved_gflops']:.0f} GFLOP/s ({row['of_peak']:.0%} of the {NUMERICS[numerics][0]} "
                       f"peak; {row['gflop_per_image']:.3f} GFLOP per image)", flush=True)
     costs = []
-    for model_name in ("allcnn", "resnet18"):
-        c = measuring_cost(model_name, args.epochs)
+    for dataset, model_name in (("cifar10", "allcnn"), ("cifar10", "resnet18"), ("cifar100", "allcnn")):
+        c = measuring_cost(model_name, args.epochs, dataset)
         costs.append(c)
-        print(f"measuring, {model_name} x{c['width']} quick: {c['seconds_per_epoch']:.1f} s per training epoch, "
+        print(f"measuring, {dataset} {model_name} x{c['width']} quick: {c['seconds_per_epoch']:.1f} s per training "
+              f"epoch, "
               f"{c['seconds_per_checkpoint']:.1f} s per checkpoint (with {c['seconds_with']:.0f} s, without "
               f"{c['seconds_without']:.0f} s over {c['epochs']} epochs) -> {c['quick_schedule_share']:.1%} of "
               "training on the quick schedule", flush=True)
+    decoders = decoder_cost()
+    print(f"decoders, {decoders['dataset']} {decoders['model']} ({decoders['problems']} problems, cross-fitted): "
+          f"{decoders['seconds']:.2f} s as fitted vs {decoders['seconds_float64']:.2f} s all in float64 "
+          f"({decoders['speedup']:.2f}x), largest difference {decoders['max_abs_bits_difference']:.1e} bits",
+          flush=True)
     result = dict(machine=dict(platform=platform.platform(), processor=platform.processor(), cpus=os.cpu_count(),
                                torch=torch.__version__, torch_threads=torch.get_num_threads()),
-                  args=vars(args), matmul_peak_gflops=peaks, throughput=rows, measuring=costs)
+                  args=vars(args), matmul_peak_gflops=peaks, throughput=rows, measuring=costs,
+                  decoders=decoders)
     print(json.dumps(result, indent=1, default=float))
 
 
