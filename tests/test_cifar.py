@@ -127,3 +127,14 @@ def test_run_all_prefetches_the_cifar_runs_once_longest_first(tmp_path, monkeypa
     assert all((path / "records.csv").exists() for path in unique)
     assert runner.prefetch(names, "smoke", tmp_path, workers=1) == 0  # all stored: nothing computed
     assert runner.prefetch(["checkerboard_dynamics"], "smoke", tmp_path) == 0
+
+
+def test_prefetch_without_data_leaves_the_error_to_the_notebooks(tmp_path, monkeypatch, capsys):
+    from uinfo import runner
+    from uinfo.tasks.images import DataError
+
+    def no_data(*args, **kwargs):
+        raise DataError("no arrays file cifar10.npz")
+    monkeypatch.setattr(cf, "load_images", no_data)
+    assert runner.prefetch(["cifar10_allcnn_coarse"], "smoke", tmp_path, workers=1) == 0
+    assert "[prefetch] skipped: no arrays file cifar10.npz" in capsys.readouterr().err

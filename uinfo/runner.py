@@ -80,9 +80,13 @@ def prefetch(names: list[str], profile: str, store_dir: Path | None = None, work
         return 0
     store = Store(store_dir or REPO_ROOT / "results")
     unique = {}
-    for name in chosen:
-        for config in cf.notebook_configs(name, profile):
-            unique.setdefault(config_key(cf.EXPERIMENT, config), config)
+    try:
+        for name in chosen:
+            for config in cf.notebook_configs(name, profile):
+                unique.setdefault(config_key(cf.EXPERIMENT, config), config)
+    except (ValueError, OSError, RuntimeError) as err:  # e.g. no data: the notebooks say so (with the fix)
+        print(f"[prefetch] skipped: {err}", file=sys.stderr, flush=True)
+        return 0
     missing = sorted((c for c in unique.values() if store.load(cf.EXPERIMENT, c) is None), key=cf.relative_cost,
                      reverse=True)
     if not missing:
