@@ -8,5 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/bootstrap.sh
+source scripts/env.sh
 if [ "${1:-}" = "--list" ]; then exec .venv/bin/python -m uinfo list; fi
 exec .venv/bin/python -m uinfo run "$@"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/bootstrap.sh
+source scripts/env.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 .venv/bin/python -m uinfo prepare --profile smoke --output "$work/notebooks" \

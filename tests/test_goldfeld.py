@@ -93,9 +93,11 @@ def test_configs_fail_before_compute():
         gf.MNISTConfig(variant="bayesian")
 
 
-def test_szt_data_errors_name_the_file(tmp_path):
-    with pytest.raises(DataError, match="szt.npz.*cannot be downloaded"):
+def test_szt_data_errors_name_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("UINFO_SZT_URL", (tmp_path / "nowhere.npz").as_uri())  # offline: the download fails
+    with pytest.raises(DataError, match="no arrays file .*szt.npz, and downloading the SZT set .* failed") as err:
         gf.szt_data(data_dir=tmp_path)
+    assert "shared" not in str(err.value)
     config = gf.szt_configs("smoke")["tanh"].replace(data_sha256="0" * 64)
     with pytest.raises(DataError, match="sha256"):
         gf.szt_data(config)

@@ -1,16 +1,15 @@
 """Image data: the arrays-file source, the torchvision fallback, and clear errors for missing, corrupt and
 over-asked data."""
 import urllib.error
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from uinfo.tasks import images
+from uinfo.paths import data_folder
 from uinfo.tasks.images import DataError, augment, coarse_labels, load_images
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _fake(path, name="cifar10", n_train=20, n_test=10):
@@ -35,20 +34,6 @@ def test_arrays_file_is_read_and_its_source_recorded(tmp_path, capsys):
     assert "12 of 20 training" in capsys.readouterr().out
 
 
-def test_asking_for_more_images_than_the_file_holds_is_an_error(tmp_path):
-    _fake(tmp_path)
-    with pytest.raises(DataError, match=r"asked for 50000 train images of cifar10 but .*cifar10.npz holds 20"):
-        load_images("cifar10", n_train=50000, data_dir=tmp_path)
-
-
-def test_truncated_file_names_the_file_and_the_fix(tmp_path):
-    _fake(tmp_path)
-    path = tmp_path / "cifar10.npz"
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(DataError, match=r"cifar10.npz is corrupt or truncated.*delete or replace"):
-        load_images("cifar10", data_dir=tmp_path)
-
-
 def test_wrong_contents_are_refused(tmp_path):
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((3, 32, 32), np.uint8), y_train=np.zeros(3, np.int64),
              x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.int64))
@@ -63,7 +48,7 @@ def test_no_data_and_no_internet_says_what_to_do(tmp_path, monkeypatch):
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(datasets, "CIFAR10", offline)
-    with pytest.raises(DataError, match=r"no arrays file .*cifar10.npz and downloading cifar10 through torchvision "
+    with pytest.raises(DataError, match=r"no arrays file .*cifar10.npz, and downloading cifar10 through torchvision "
                                         r"failed .*UINFO_DATA"):
         load_images("cifar10", data_dir=tmp_path / "empty")
     with pytest.raises(DataError, match="download=False"):
@@ -83,6 +68,38 @@ def test_torchvision_download_is_converted_to_an_arrays_file(tmp_path, monkeypat
     data = load_images("cifar10", data_dir=tmp_path)
     assert data.source["source"] == "torchvision download" and (tmp_path / "cifar10.npz").exists()
     assert load_images("cifar10", data_dir=tmp_path).source["source"] == "arrays file"
+
+
+def _upstream_szt(folder, arrays, flip_label=False):
+    """The SZT set as its authors distribute it (datasets/IB_data.npz: capitalised X keys, float patterns)."""
+    y_train = arrays["y_train"].copy()
+    if flip_label:
+        y_train[0] = 1 - y_train[0]
+    path = folder / "IB_data.npz"
+    np.savez(path, X_train=arrays["x_train"].astype(np.float32), y_train=y_train,
+             X_test=arrays["x_test"].astype(np.float32), y_test=arrays["y_test"])
+    return path
+
+
+@pytest.mark.skipif(not (data_folder() / "szt.npz").exists(), reason="no SZT arrays file to serve as the download")
+def test_szt_is_downloaded_from_its_authors_and_checked(tmp_path, monkeypatch):
+    """A machine with internet and no SZT file: the set is fetched (here from a local file URL standing for the
+    authors' repository), converted, checked against its arrays' sha256 and written to the data folder."""
+    with np.load(data_folder() / "szt.npz", allow_pickle=False) as f:
+        real = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    served = tmp_path / "served"
+    served.mkdir()
+    monkeypatch.setenv("UINFO_SZT_URL", _upstream_szt(served, real, flip_label=True).as_uri())
+    with pytest.raises(DataError, match="does not match the sha256"):
+        load_images("szt", data_dir=tmp_path / "data")
+    assert not (tmp_path / "data" / "szt.npz").exists()  # nothing unverified is kept
+    monkeypatch.setenv("UINFO_SZT_URL", _upstream_szt(served, real).as_uri())
+    data = load_images("szt", data_dir=tmp_path / "data", verbose=False)
+    assert data.source["source"] == "authors' download"
+    assert (data.source["used_train"], data.source["used_test"]) == (3277, 819)
+    assert torch.equal(data.y_train, torch.from_numpy(real["y_train"]))
+    (served / "IB_data.npz").unlink()  # later runs read the arrays file that the download wrote
+    assert load_images("szt", data_dir=tmp_path / "data", verbose=False).source["source"] == "arrays file"
 
 
 def test_unknown_data_set_and_bad_counts_fail_before_reading(tmp_path):
@@ -118,8 +135,8 @@ def test_augment_crops_and_flips_each_image():
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)
 
 
-@pytest.mark.skipif(not (SHARED / "cifar100.npz").exists(), reason="../shared/data not beside the repository")
+@pytest.mark.skipif(not (data_folder() / "cifar100.npz").exists(), reason="no cifar100.npz in the data folder")
 def test_the_shared_cifar100_file_loads_with_its_superclasses():
-    data = load_images("cifar100", n_train=100, n_test=50, data_dir=SHARED, verbose=False)
+    data = load_images("cifar100", n_train=100, n_test=50, verbose=False)
     assert data.source["available_train"] == 20000 and data.source["available_test"] == 10000
     assert int(data.coarse_train.max()) == 19 and data.x_test.shape == (50, 32, 32, 3)

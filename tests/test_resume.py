@@ -1,9 +1,12 @@
-"""A run killed at random points (SIGKILL) and started again ends with records identical to an uninterrupted run."""
-import random
-import shutil
+"""A run killed (SIGKILL) at chosen points and started again ends with records identical to an uninterrupted run.
+
+The kill points are deterministic: ``UINFO_TEST_KILL_AT`` (``uinfo.faults``) makes the run's process SIGKILL itself
+right after its k-th state save, right after a save between two phases, in the middle of a state write, or in the
+middle of the store write. So the test does the same on a fast machine and on a loaded one."""
+import os
+import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -12,71 +15,66 @@ import torch
 from uinfo.experiments.checkerboard import EXPERIMENT, CheckerboardConfig, run_checkerboard
 from uinfo.store import Store
 
-# pretraining + a warm-up + momentum: every kind of state (phases, optimizer buffers, schedule) must survive
+# pretraining + a warm-up + momentum: every kind of state (phases, optimizer buffers, schedule) must survive.
+# A run of this config saves its state 4 times in pretraining, then between pretraining and the warm-up, 10 times
+# in the warm-up, then between the warm-up and the main phase, 5 times in the main phase, then writes the store.
 CONFIG = dict(n_samples=1000, n_analysis=400, epochs=6, n_checkpoints=14, hidden=(5, 5), momentum=0.9,
               pretrain_target="colour", pretrain_epochs=2, warmup_epochs=1, warmup_lr=0.01, seed=3)
 SCRIPT = f"""
 import sys, torch
 torch.set_num_threads(1)
 from uinfo.experiments.checkerboard import CheckerboardConfig, _stored_run
-print("started", flush=True)
 _stored_run(CheckerboardConfig(**{CONFIG!r}), sys.argv[1])
 """
+# (where this attempt kills itself, counted from the state it resumes from; the phase its saved state is then in)
+KILLS = [("state:2", 0),        # in pretraining, after its 2nd checkpoint
+         ("phase:1", 1),        # right after the save between pretraining and the warm-up
+         ("state-write:3", 1),  # in the middle of writing a state (the 2nd warm-up state stays on disk)
+         ("phase:1", 2),        # right after the save between the warm-up and the main phase
+         ("state:2", 2),        # in the main phase
+         ("store:1", 2)]        # in the middle of the store write: records in a temporary folder, not renamed
 
 
-def _start(root):
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(root)], stdout=subprocess.PIPE, text=True)
-
-
-def _mtime(path):
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:  # not written yet, or removed once the run finished
-        return None
-
-
-def _finish(root) -> float:
-    proc = _start(root)
-    proc.stdout.readline()
-    start = time.perf_counter()
-    assert proc.wait(timeout=300) == 0
-    return time.perf_counter() - start
+def _run(root, kill_at=None) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "UINFO_TEST_KILL_AT"}
+    if kill_at:
+        env["UINFO_TEST_KILL_AT"] = kill_at
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(root)], env=env, timeout=600).returncode
 
 
 def test_killed_runs_resume_to_identical_records(tmp_path):
     cfg = CheckerboardConfig(**CONFIG)
     reference_root, root = tmp_path / "reference", tmp_path / "killed"
-    run_time = _finish(reference_root)
+    assert _run(reference_root) == 0
     reference = Store(reference_root).load(EXPERIMENT, cfg)
     store = Store(root)
     partial = store.partial_path(EXPERIMENT, cfg)
-    rng = random.Random(0)
-    kills, resumed_from, completed = 0, [], 0
-    while kills < 5:
-        before = _mtime(partial)
-        proc = _start(root)
-        proc.stdout.readline()  # imports done: the run is starting
-        # data, model and the first measurement take ~40% of a run before any state is saved: wait for this
-        # attempt's first save, so that every kill can make progress, then kill at a random later point
-        while proc.poll() is None and _mtime(partial) == before:
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 0.3) * run_time)
-        if proc.poll() is not None:  # it finished first: check it, then start a fresh run to kill
-            assert proc.returncode == 0
-            pd.testing.assert_frame_equal(store.load(EXPERIMENT, cfg), reference, check_exact=True)
-            shutil.rmtree(store.path(EXPERIMENT, cfg))
-            completed += 1
-            continue
-        proc.kill()
-        proc.wait()
-        kills += 1
-        assert store.load(EXPERIMENT, cfg) is None or not partial.exists()  # never a half-finished entry
-        if partial.exists():
-            resumed_from.append(len(torch.load(partial, weights_only=False)["records"]))
-    assert len(resumed_from) >= 3 and max(resumed_from) > 0, resumed_from
-    _finish(root)
+    progress = []
+    for kill_at, phase in KILLS:
+        assert _run(root, kill_at) == -signal.SIGKILL, kill_at  # killed where asked, not finished nor crashed
+        assert store.load(EXPERIMENT, cfg) is None  # never a half-finished entry
+        state = torch.load(partial, weights_only=False)
+        assert state["phase"] == phase, (kill_at, state["phase"])
+        if kill_at.startswith("phase"):
+            assert state["loop"] is None  # the state between two phases
+        progress.append(len(state["records"]))
+    assert progress == sorted(progress) and len(set(progress)) >= 5, progress  # every kill at a new point
+    assert list(root.joinpath(EXPERIMENT).glob(".tmp-*"))  # the killed store write left its temporary folder
+    assert _run(root) == 0
     pd.testing.assert_frame_equal(store.load(EXPERIMENT, cfg), reference, check_exact=True)
     assert not partial.exists()
+    assert not list(root.joinpath(EXPERIMENT).glob(".tmp-*"))  # and the next write cleared it
+
+
+def test_kill_points_are_checked(monkeypatch):
+    from uinfo import faults
+
+    monkeypatch.setenv(faults.ENV, "state:0")
+    with pytest.raises(ValueError, match="EVENT:K"):
+        faults.reached("state")
+    monkeypatch.setenv(faults.ENV, "nowhere:1")
+    with pytest.raises(ValueError, match="nowhere"):
+        faults.reached("state")
 
 
 def test_resume_state_in_process_is_bitwise(tmp_path):

@@ -177,28 +177,6 @@ def test_lr_batch_claims_from_synthetic_records():
     assert ratio["value"] < -0.7 and ratio["verdict"] == "reproduced"
 
 
-def test_a_full_disk_while_saving_leaves_no_entry_and_says_so(tmp_path, monkeypatch):
-    import errno
-
-    store = Store(tmp_path)
-    cfg = {"a": 1}
-    store.save("x", cfg, pd.DataFrame({"v": [1]}))
-    before = store.load("x", cfg)
-
-    def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
-    with pytest.raises(OSError, match="no space left on the device.*nothing was written"):
-        store.save("x", {"a": 2}, pd.DataFrame({"v": [2]}))
-    with pytest.raises(OSError, match="no space left"):
-        store.save("x", cfg, pd.DataFrame({"v": [3]}))  # overwriting: the old entry must survive
-    monkeypatch.undo()
-    assert store.load("x", {"a": 2}) is None
-    pd.testing.assert_frame_equal(store.load("x", cfg), before)
-    assert not [p for p in (tmp_path / "x").iterdir() if p.name.startswith(".tmp")]
-
-
 def test_store_key_changes_with_config_code_and_data(monkeypatch):
     import dataclasses
 

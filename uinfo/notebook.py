@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+from .paths import default_figures, default_store
+
 PROFILES = ("smoke", "quick", "paper")
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def snapshot(namespace: dict) -> set:
@@ -35,23 +36,25 @@ def check_parameters(namespace: dict, baseline: set, declared) -> SimpleNamespac
         problems.append(f"profile must be one of {PROFILES}, got {values.get('profile')!r}")
     seeds = values.get("seeds")
     if seeds is not None:
-        if isinstance(seeds, int):
-            seeds = values["seeds"] = list(range(seeds))
-        if not (isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, int) and s >= 0 for s in seeds)):
-            problems.append(f"seeds must be a positive count or a list of non-negative integers, got {seeds!r}")
+        count = isinstance(seeds, int) and not isinstance(seeds, bool)
+        if count and seeds >= 1:
+            values["seeds"] = list(range(seeds))
+        elif count or not (isinstance(seeds, (list, tuple)) and seeds and all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
+            problems.append("seeds must be a positive count (seeds=3 means seeds 0, 1, 2) or a non-empty list of "
+                            f"non-negative integers (seeds=[0, 4]), got {seeds!r}")
     if values.get("device", "cpu") not in ("cpu", "cuda") and not str(values.get("device")).startswith("cuda:"):
         problems.append(f"device must be 'cpu' or 'cuda[:N]', got {values.get('device')!r}")
     if "jobs" in values:
         if values["jobs"] is None:
             values["jobs"] = os.cpu_count() or 1
-        elif not (isinstance(values["jobs"], int) and values["jobs"] >= 1):
+        elif not (isinstance(values["jobs"], int) and not isinstance(values["jobs"], bool) and values["jobs"] >= 1):
             problems.append(f"jobs must be None (one per core) or a positive integer, got {values['jobs']!r}")
     if problems:
         raise ValueError("invalid notebook parameter(s): " + "; ".join(problems))
     profile = values["profile"]
-    values["store_dir"] = Path(values.get("store_dir") or REPO_ROOT / "results")
-    default_figures = REPO_ROOT / "figures" if profile == "quick" else REPO_ROOT / "figures" / profile
-    values["figures_dir"] = Path(values.get("figures_dir") or default_figures)
+    values["store_dir"] = Path(values.get("store_dir") or default_store())
+    values["figures_dir"] = Path(values.get("figures_dir") or default_figures(profile))
     values["figures_dir"].mkdir(parents=True, exist_ok=True)
     return SimpleNamespace(**values)
 

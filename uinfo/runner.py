@@ -8,7 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .notebook import PROFILES, REPO_ROOT
+from .notebook import PROFILES
+from .paths import REPO_ROOT, default_figures, default_store
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -25,10 +26,6 @@ def select(only: list[str] | None) -> list[str]:
     if unknown:
         raise SystemExit(f"error: unknown notebook(s) {unknown}; available: {names}")
     return list(only)
-
-
-def figures_dir_for(profile: str) -> Path:
-    return REPO_ROOT / "figures" if profile == "quick" else REPO_ROOT / "figures" / profile
 
 
 def prepare(names: list[str], profile: str, out_dir: Path, extra: dict | None = None) -> list[Path]:
@@ -78,7 +75,7 @@ def prefetch(names: list[str], profile: str, store_dir: Path | None = None, work
     chosen = [n for n in names if n in cf.NOTEBOOKS]
     if not chosen:
         return 0
-    store = Store(store_dir or REPO_ROOT / "results")
+    store = Store(store_dir or default_store())
     unique = {}
     try:
         for name in chosen:
@@ -115,7 +112,7 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
     if not (isinstance(jobs, int) and jobs >= 1):
         raise SystemExit(f"error: --jobs must be a positive integer, got {jobs!r}")
     out_dir = out_dir or REPO_ROOT / "executed" / profile
-    figures_dir = figures_dir or figures_dir_for(profile)
+    figures_dir = figures_dir or default_figures(profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     cores = max(1, (os.cpu_count() or 1) // jobs)
     failed, timings = [], {}

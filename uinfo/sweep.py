@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .experiments import checkerboard as cb
-from .notebook import REPO_ROOT
+from .paths import default_store
 from .store import Store
 
 SWEEPS = {
@@ -101,7 +101,7 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
     """`sweep` for any list of checkerboard configs (``name`` labels the jobs and their log folder)."""
     import submitit
 
-    store = Store(store_dir or REPO_ROOT / "results")
+    store = Store(store_dir or default_store())
     missing = [c for c in configs if store.load(cb.EXPERIMENT, c) is None]
     report = SweepReport(total=len(configs), already=len(configs) - len(missing), computed=0, failed=[], jobs=[])
     if not missing:

@@ -175,7 +175,7 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False, state_p
 
     def save_state(phase: int, loop: dict | None) -> None:
         _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
-                                     rng=torch.get_rng_state()))
+                                     rng=torch.get_rng_state()), "state" if loop is not None else "phase")
 
     bar = tqdm(total=total, desc=f"seed {config.seed}", leave=False, disable=not progress)
     with bar:

@@ -240,7 +240,7 @@ def run_cifar(config: CIFARConfig, progress: bool = False, state_path=None, devi
         if state_path is not None:
             _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
                                          clock=dict(train=clock["train"], measure=clock["measure"]),
-                                         rng=torch.get_rng_state()))
+                                         rng=torch.get_rng_state()), "state" if loop is not None else "phase")
 
     per_epoch = steps_per_epoch(len(data.labels_train["coarse"]), config.batch_size)
     total = per_epoch * (config.epochs + config.pretrain_epochs)

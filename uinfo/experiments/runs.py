@@ -2,6 +2,7 @@
 in worker processes when asked; an interrupted sweep resumes at the first missing run."""
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import warnings
@@ -13,6 +14,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .. import faults
 from ..store import Store
 
 
@@ -27,8 +29,10 @@ def load_state(path) -> dict | None:
         return None
 
 
-def save_state(path: Path, state: dict) -> None:
-    """Write atomically: to a temporary file in the same folder, flushed to disk, then renamed over the old one."""
+def save_state(path: Path, state: dict, event: str = "state") -> None:
+    """Write atomically: to a temporary file in the same folder, flushed to disk, then renamed over the old one,
+    so a crash or a full disk leaves the previous state as it was. ``event`` names the save for the tests' fault
+    injection (``uinfo.faults``): "state" at a checkpoint, "phase" between two training phases."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -37,9 +41,17 @@ def save_state(path: Path, state: dict) -> None:
             torch.save(state, fh)
             fh.flush()
             os.fsync(fh.fileno())
+        faults.reached("state-write")
         os.replace(tmp, path)
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f"no space left on the device while saving the resume state {path}; the "
+                          "previous state is kept, so the run can resume from it: free some space (or pass another "
+                          "store folder) and run again") from err
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+    faults.reached(event)
 
 
 def training_state(model, optimizer, generator: torch.Generator, **progress) -> dict:

@@ -1,13 +1,14 @@
 """CIFAR-10, CIFAR-100 and MNIST as tensors, from a data folder of arrays files or from torchvision.
 
 Sources, in order:
-  (b) ``<data_dir>/<name>.npz``: an arrays file in the format of ``../shared/data`` (keys ``x_train``, ``y_train``,
-      ``x_test``, ``y_test``, uint8 images, int64 labels; CIFAR-100 also ``y_train_coarse``, ``y_test_coarse``), as
-      on clusters without internet and in CI;
-  (a) torchvision's data sets, downloaded (and md5-verified by torchvision) into ``<data_dir>/torchvision`` when
-      the internet is there, then written to ``<data_dir>/<name>.npz`` so later runs read (b).
-The data folder is ``data_dir`` if given, else ``$UINFO_DATA``, else ``<repo>/data``, else ``<repo>/../shared/data``
-when that exists. Every problem is a `DataError` that names the file and says what to do.
+  (b) ``<data_dir>/<name>.npz``: an arrays file (keys ``x_train``, ``y_train``, ``x_test``, ``y_test``, uint8
+      images, int64 labels; CIFAR-100 also ``y_train_coarse``, ``y_test_coarse``; the README's "Data files"), as on
+      clusters without internet and in CI;
+  (a) downloaded when the internet is there, then written to ``<data_dir>/<name>.npz`` so later runs read (b):
+      CIFAR and MNIST through torchvision (md5-verified by torchvision, into ``<data_dir>/torchvision``); the SZT
+      set from the authors' repository at a pinned commit, checked against the sha256 of its arrays.
+The data folder is ``data_dir`` if given, else ``$UINFO_DATA``, else ``<repo>/data`` (``uinfo.paths``). Every
+problem is a `DataError` that names the file and says what to do.
 """
 from __future__ import annotations
 
@@ -22,14 +23,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..notebook import REPO_ROOT
+from ..paths import DATA_FORMAT_DOC, data_folder, file_sha256
 
 DATASETS = ("cifar10", "cifar100", "mnist", "szt")
 SHAPES = {"cifar10": (32, 32, 3), "cifar100": (32, 32, 3), "mnist": (28, 28), "szt": (12,)}
 CLASSES = {"cifar10": 10, "cifar100": 100, "mnist": 10, "szt": 2}
-# the 12-bit Shwartz-Ziv & Tishby set (all 4096 patterns, the authors' 80/20 split) is not in torchvision
-SZT_SOURCE = ("the authors' datasets/IB_data.npz of github.com/kgreenewald/smoothMI, renamed szt.npz (keys x_train, "
-              "y_train, x_test, y_test: uint8 0/1 patterns and int64 labels)")
+# The 12-bit Shwartz-Ziv & Tishby set (all 4096 patterns, the 3277 / 819 split of Goldfeld et al.'s code) is not in
+# torchvision: it is the authors' datasets/IB_data.npz (keys X_train, y_train, X_test, y_test), fetched at a pinned
+# commit and checked by SZT_ARRAYS_SHA256, the sha256 of its four arrays as converted (arrays_sha256), so the check
+# does not depend on how the .npz was zipped. ``$UINFO_SZT_URL`` names a mirror (any URL urllib opens, file:// too).
+SZT_URL = ("https://raw.githubusercontent.com/kgreenewald/smoothMI/186bbee0ec89e5a99dee0334881b0cecd05e1a82/"
+           "datasets/IB_data.npz")
+SZT_ARRAYS_SHA256 = "8410aa15dd89ee25e5b38611fb8f21eeaeb84b678d1ab3faabb03eedf4f75361"
 # CIFAR-10 coarse splits: the default {0-4} vs {5-9}, or vehicles (airplane, automobile, ship, truck) vs animals
 CIFAR10_SPLITS = {"halves": (0, 1, 2, 3, 4), "vehicles": (0, 1, 8, 9)}
 
@@ -52,21 +57,55 @@ class ImageData:
     source: dict = field(default_factory=dict)
 
 
-def data_folder(data_dir=None) -> Path:
-    if data_dir is not None:
-        return Path(data_dir)
-    if os.environ.get("UINFO_DATA"):
-        return Path(os.environ["UINFO_DATA"])
-    local, shared = REPO_ROOT / "data", REPO_ROOT.parent / "shared" / "data"
-    return shared if not local.exists() and shared.exists() else local
 
 
-def file_sha256(path: Path) -> str:
+def arrays_sha256(arrays: dict) -> str:
+    """A checksum of the train/test arrays' names, dtypes, shapes and bytes (not of the file's zip container)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
     return h.hexdigest()
+
+
+def _write_arrays(folder: Path, name: str, arrays: dict) -> Path:
+    out = folder / f"{name}.npz"
+    tmp = folder / f".{name}.npz.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    return out
+
+
+def _download_szt(folder: Path) -> Path:
+    """Fetch the authors' SZT file, convert it to an arrays file, check its arrays' sha256, write szt.npz."""
+    import io
+    import urllib.request
+
+    url = os.environ.get("UINFO_SZT_URL") or SZT_URL
+    target = folder / "szt.npz"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            payload = response.read()
+        with np.load(io.BytesIO(payload), allow_pickle=False) as f:
+            raw = {k: f[k] for k in f.files}
+        arrays = {"x_train": raw["X_train"], "y_train": raw["y_train"], "x_test": raw["X_test"], "y_test": raw["y_test"]}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # URLError is an OSError
+        raise DataError(f"no arrays file {target}, and downloading the SZT set from {url} failed ({type(err).__name__}: "
+                        f"{err}). Without internet, put szt.npz there (format: {DATA_FORMAT_DOC}), or point the data "
+                        "folder at one: data_dir=... or UINFO_DATA=...") from err
+    for key in ("x_train", "x_test"):
+        if not np.isin(arrays[key], (0, 1)).all():
+            raise DataError(f"the SZT file from {url} holds {key} values other than 0/1: not the authors' data set")
+    arrays = {k: np.asarray(v, np.uint8 if k.startswith("x") else np.int64) for k, v in arrays.items()}
+    if arrays_sha256(arrays) != SZT_ARRAYS_SHA256:
+        raise DataError(f"the SZT file from {url} does not match the sha256 of the authors' arrays "
+                        f"({arrays_sha256(arrays)}, expected {SZT_ARRAYS_SHA256}); nothing was written to {target}. "
+                        "Check the URL (UINFO_SZT_URL), or put the authors' szt.npz there by hand")
+    arrays["class_names"] = np.asarray(["0", "1"])
+    arrays["description"] = np.asarray(f"Shwartz-Ziv & Tishby 12-bit set, downloaded from {url} (arrays sha256 "
+                                       f"{SZT_ARRAYS_SHA256})")
+    return _write_arrays(folder, "szt", arrays)
 
 
 def _read_arrays(path: Path, name: str) -> dict:
@@ -92,21 +131,21 @@ def _read_arrays(path: Path, name: str) -> dict:
 
 
 def _download(name: str, folder: Path) -> Path:
-    """Download through torchvision (md5-checked) and write ``<folder>/<name>.npz``; returns its path."""
+    """Download (torchvision, md5-checked; the SZT set from its authors, sha256-checked) and write
+    ``<folder>/<name>.npz``; returns its path."""
+    if name == "szt":
+        return _download_szt(folder)
     from torchvision import datasets
 
-    if name == "szt":
-        raise DataError(f"no arrays file {folder / 'szt.npz'}; it cannot be downloaded through torchvision: put "
-                        f"{SZT_SOURCE} there, or point the data folder at one (data_dir=... or UINFO_DATA=...)")
     root = folder / "torchvision"
     cls = {"cifar10": datasets.CIFAR10, "cifar100": datasets.CIFAR100, "mnist": datasets.MNIST}[name]
     try:
         train, test = cls(str(root), train=True, download=True), cls(str(root), train=False, download=True)
     except (OSError, RuntimeError, tarfile.TarError) as err:  # URLError is an OSError
         raise DataError(
-            f"no arrays file {folder / (name + '.npz')} and downloading {name} through torchvision failed "
-            f"({type(err).__name__}: {err}). Without internet, put an arrays file there (the format of "
-            f"../shared/data, see its README), or point the data folder at one: data_dir=... or UINFO_DATA=...") from err
+            f"no arrays file {folder / (name + '.npz')}, and downloading {name} through torchvision failed "
+            f"({type(err).__name__}: {err}). Without internet, put {name}.npz there (format: {DATA_FORMAT_DOC}), "
+            f"or point the data folder at one: data_dir=... or UINFO_DATA=...") from err
     arrays = {"x_train": np.asarray(train.data, dtype=np.uint8), "y_train": np.asarray(train.targets, np.int64),
               "x_test": np.asarray(test.data, dtype=np.uint8), "y_test": np.asarray(test.targets, np.int64)}
     if name == "cifar100":  # torchvision keeps only the fine labels; the official files hold both
@@ -116,11 +155,7 @@ def _download(name: str, folder: Path) -> Path:
                 entry = pickle.load(fh, encoding="latin1")
             arrays[f"y_{split}_coarse"] = np.asarray(entry["coarse_labels"], np.int64)
     arrays["description"] = np.asarray(f"{name} downloaded by torchvision (full official sets)")
-    out = folder / f"{name}.npz"
-    tmp = folder / f".{name}.npz.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out)
-    return out
+    return _write_arrays(folder, name, arrays)
 
 
 def load_images(name: str, n_train: int | None = None, n_test: int | None = None, data_dir=None,
@@ -139,10 +174,10 @@ def load_images(name: str, n_train: int | None = None, n_test: int | None = None
     how = "arrays file"
     if not path.exists():
         if not download:
-            raise DataError(f"no arrays file {path}, and download=False; put {name}.npz there (the format of "
-                            "../shared/data) or allow the download")
+            raise DataError(f"no arrays file {path}, and download=False; put {name}.npz there (format: "
+                            f"{DATA_FORMAT_DOC}) or allow the download")
         folder.mkdir(parents=True, exist_ok=True)
-        path, how = _download(name, folder), "torchvision download"
+        path, how = _download(name, folder), "authors' download" if name == "szt" else "torchvision download"
     arrays = _read_arrays(path, name)
     available = {"train": len(arrays["y_train"]), "test": len(arrays["y_test"])}
     for split, n in (("train", n_train), ("test", n_test)):
