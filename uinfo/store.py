@@ -41,6 +41,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # modules that only present results: editing them must not invalidate stored results
 PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py", "shannon_figures.py",
                         "cifar_figures.py"}
+PRESENTATION_FOLDERS = {"report"}  # uinfo/report/: presentation only, as a folder
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,6 +50,8 @@ def code_version() -> str:
     h = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         if path.name in PRESENTATION_MODULES and path.parent == PACKAGE_DIR:
+            continue
+        if path.relative_to(PACKAGE_DIR).parts[0] in PRESENTATION_FOLDERS:
             continue
         h.update(str(path.relative_to(PACKAGE_DIR)).encode())
         h.update(path.read_bytes())

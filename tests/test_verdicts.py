@@ -1,0 +1,154 @@
+"""The shared verdict rule (uinfo.report.stats) on constructed cases: each of the four outcomes, paired and unpaired,
+bootstrap statistics, the seeds an inconclusive claim would need, and Holm's correction."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as st
+
+from uinfo.report import stats as S
+from uinfo.store import code_version
+
+SEEDS = pd.RangeIndex(8, name="seed")
+
+
+def _seeds(values):
+    return pd.Series(values, index=pd.RangeIndex(len(values), name="seed"), dtype=float)
+
+
+def _row(interval, sesoi=0.05, direction=1, preconditions=()):
+    return S.verdict("claim", "statistic", interval, sesoi, "bits", direction, preconditions)
+
+
+def test_paired_arms_share_seeds_and_pairing_decides():
+    """Seeds differ a lot from each other, the arms differ little but consistently within seed: paired, the claim is
+    reproduced; the same numbers treated as independent arms are inconclusive."""
+    rng = np.random.default_rng(0)
+    base = pd.Series(rng.normal(1.0, 0.5, 8), index=SEEDS)
+    arm = base + 0.2 + pd.Series(rng.normal(0, 0.02, 8), index=SEEDS)
+    paired = S.paired_interval(arm, base)
+    assert paired.low > 0 and _row(paired)["outcome"] == "reproduced"
+    unpaired = S.welch_interval(arm, base)
+    assert unpaired.low < 0 < unpaired.high and _row(unpaired)["outcome"] == "inconclusive"
+    assert paired.high - paired.low < (unpaired.high - unpaired.low) / 10
+
+
+def test_paired_arms_must_hold_the_same_seeds():
+    with pytest.raises(ValueError, match="same seeds"):
+        S.paired_differences(_seeds([1, 2, 3]), _seeds([1, 2]))
+    with pytest.raises(ValueError, match="missing values"):
+        S.t_interval(_seeds([1, float("nan"), 3]))
+
+
+def test_reproduced_needs_the_estimate_to_reach_the_sesoi():
+    reached = S.t_interval(_seeds([0.30, 0.31, 0.29, 0.30]))
+    assert _row(reached, sesoi=0.1)["outcome"] == "reproduced"
+    # beyond noise but far below the smallest effect of interest: an equivalence result, contradicted
+    tiny = S.t_interval(_seeds([0.020, 0.021, 0.019, 0.020]))
+    assert tiny.low > 0 and _row(tiny, sesoi=0.1)["outcome"] == "contradicted"
+
+
+@pytest.mark.parametrize("values, method", [([-0.30, -0.31, -0.29, -0.30], "opposite sign"),
+                                            ([0.001, -0.002, 0.0, 0.001], "equivalence")])
+def test_contradicted_unpaired_and_paired(values, method):
+    one_arm = S.t_interval(_seeds(values))
+    assert _row(one_arm)["outcome"] == "contradicted", method
+    base = _seeds([1.0, 2.0, 0.5, 1.5])
+    paired = S.paired_interval(base + _seeds(values), base)
+    assert _row(paired)["outcome"] == "contradicted", method
+
+
+def test_contradicted_unpaired_arms_of_different_seeds():
+    a = _seeds(np.linspace(0.99, 1.01, 10))
+    b = pd.Series(np.linspace(0.99, 1.01, 12), index=pd.RangeIndex(100, 112), dtype=float)
+    assert _row(S.welch_interval(a, b))["outcome"] == "contradicted"
+
+
+def test_inconclusive_reports_the_seeds_that_would_settle_it():
+    values = _seeds([0.20, -0.10, 0.30, 0.0])
+    interval = S.t_interval(values)
+    row = _row(interval)
+    assert row["outcome"] == "inconclusive"
+    n, sd = row["seeds_needed"], values.std(ddof=1)
+    half = lambda k: st.t.ppf(0.975, k - 1) * sd / math.sqrt(k)  # noqa: E731
+    assert half(n) <= 0.05 < half(n - 1)
+    assert S.t_interval(_seeds([0.3])).low == -math.inf  # one seed decides nothing
+    assert _row(S.t_interval(_seeds([0.3])))["outcome"] == "inconclusive"
+
+
+def test_untestable_when_a_precondition_fails_whatever_the_data():
+    strong = S.t_interval(_seeds([0.5, 0.52, 0.49, 0.51]))
+    failed = S.Precondition("the peak lies before the last window", False, "peak at the last checkpoint in 3/3 seeds",
+                            "cifar_terminal_phase at quick")
+    row = _row(strong, preconditions=[S.Precondition("the task is solved", True), failed])
+    assert row["outcome"] == "untestable"
+    assert row["failed_precondition"] == ("the peak lies before the last window (measured: peak at the last "
+                                          "checkpoint in 3/3 seeds)")
+    assert row["holds_where"] == "cifar_terminal_phase at quick"
+    paired = S.t_interval(S.paired_differences(_seeds([1, 2, 3]), _seeds([0, 1, 2])))
+    assert _row(paired, preconditions=[failed])["outcome"] == "untestable"
+
+
+def test_a_predicted_decrease():
+    fall = S.t_interval(_seeds([-0.30, -0.28, -0.33, -0.31]))
+    assert _row(fall, sesoi=0.1, direction=-1)["outcome"] == "reproduced"
+    assert _row(fall, sesoi=0.1, direction=1)["outcome"] == "contradicted"
+
+
+def test_bootstrap_for_a_statistic_that_is_not_a_mean():
+    """A Spearman correlation over settings, seeds resampled as units."""
+    rng = np.random.default_rng(1)
+    rows = [(seed, lr, -lr + rng.normal(0, 0.1)) for seed in range(6) for lr in (0.01, 0.05, 0.1, 0.5)]
+    table = pd.DataFrame(rows, columns=["seed", "lr", "colour"]).set_index("seed")
+    rho = lambda t: st.spearmanr(t["lr"], t["colour"]).statistic  # noqa: E731
+    interval = S.bootstrap_interval(table, rho, draws=2000)
+    assert interval.method == "seed bootstrap" and interval.n == 6 and interval.high < 0
+    assert _row(interval, sesoi=0.3, direction=-1)["outcome"] == "reproduced"
+    flat = table.assign(colour=rng.normal(0, 1, len(table)))
+    assert _row(S.bootstrap_interval(flat, rho, draws=2000), 0.3, -1)["outcome"] in (
+        "inconclusive", "contradicted")
+
+
+def test_holm_makes_a_notebook_of_borderline_claims_stricter():
+    """A claim at one-sided p ~ 0.01 is reproduced alone (2.5% per side, the 95% interval's level); among ten claims
+    whose nulls all hold, Holm asks p < 0.05 / 20 of it, and it is inconclusive."""
+    borderline = S.t_interval(_seeds([0.10, 0.02, 0.15, 0.07, 0.20, 0.0]))
+    alone = S.holm([_row(borderline)])
+    assert 0.0025 < alone[0]["p_positive"] < 0.025 and borderline.low > 0
+    assert alone[0]["outcome"] == "reproduced" and alone[0]["p_positive_holm"] == pytest.approx(
+        2 * alone[0]["p_positive"])
+    nulls = [_row(S.t_interval(_seeds(np.random.default_rng(i).normal(0, 0.2, 6)))) for i in range(9)]
+    family = S.holm([_row(borderline), *nulls])
+    assert family[0]["p_positive_holm"] > 0.05 / 20
+    assert family[0]["outcome"] == "inconclusive" and family[0]["seeds_needed"] is not None
+    untestable = _row(borderline, preconditions=[S.Precondition("x", False)])
+    assert S.holm([untestable, _row(borderline)])[0]["outcome"] == "untestable"  # left out of the family
+
+
+def test_rule_arguments_are_checked():
+    interval = S.t_interval(_seeds([0.1, 0.2]))
+    with pytest.raises(ValueError, match="direction"):
+        _row(interval, direction=2)
+    with pytest.raises(ValueError, match="positive"):
+        _row(interval, sesoi=0.0)
+
+
+def test_the_report_folder_is_outside_the_code_hash(tmp_path, monkeypatch):
+    import uinfo.store as store_module
+
+    package = tmp_path / "uinfo"
+    (package / "report").mkdir(parents=True)
+    (package / "store.py").write_text("x = 1\n")
+    monkeypatch.setattr(store_module, "PACKAGE_DIR", package)
+    code_version.cache_clear()
+    try:
+        before = code_version()
+        code_version.cache_clear()
+        (package / "report" / "stats.py").write_text("y = 2\n")
+        assert code_version() == before
+        code_version.cache_clear()
+        (package / "store.py").write_text("x = 2\n")
+        assert code_version() != before
+    finally:
+        code_version.cache_clear()

@@ -1,0 +1,1 @@
+"""Presentation only (outside the store's code hash): statistics and verdicts, figures."""
