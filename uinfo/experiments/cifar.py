@@ -24,7 +24,7 @@ from ..estimators import cross_fitted_usable_information_batch, usable_informati
 from ..models.cifar import CIFAR_MODELS, cifar_model
 from ..probing import extract
 from ..store import Store, config_key
-from ..tasks.images import CIFAR10_SPLITS, CLASSES, augment, coarse_labels, load_images
+from ..tasks.images import CIFAR10_SPLITS, CLASSES, augment, coarse_labels, full_training_set, load_images
 from ..training import PRECISIONS, SGDConfig, autocast, steps_per_epoch, train_sgd
 from .runs import load_state as _load_state, save_state as _save_state, stored_runs
 
@@ -326,7 +326,8 @@ def entropies(dataset: str, n_test: int | None = None, cifar10_split: str = "hal
 
 # ---------------------------------------------------------------------------------------------------------------
 # profiles: data, not branches. quick = the 20000-image subsets, narrow nets, fewer epochs; paper = the full sets
-# and the seed's settings (for a GPU); smoke = seconds, for CI.
+# (n_train "full": all 50000 images, checked before any compute, see images.full_training_set) and the seed's
+# settings (for a GPU); smoke = seconds, for CI.
 
 PROFILES = {
     "smoke": dict(seeds=(0,), n_train=256, n_test=200, n_train_eval=100, epochs=2, measure_epochs=(0, 1, 2),
@@ -339,7 +340,7 @@ PROFILES = {
                   precision="bf16", pretrain_epochs=6, lrs=(0.01,), batch_sizes=(512,),
                   cifar100_models=("allcnn",), decoder_l2=0.01, twin_epochs=4),
     # the seed's settings on the full sets (for a GPU); lrs / batch sizes around All-CNN's 0.05 / 128 (spec 4)
-    "paper": dict(seeds=(0, 1, 2), n_train=None, n_test=None, n_train_eval=10000, epochs=160, measure_epochs=(),
+    "paper": dict(seeds=(0, 1, 2), n_train="full", n_test=None, n_train_eval=10000, epochs=160, measure_epochs=(),
                   widths={"resnet18": 1.0, "allcnn": 1.0}, precision="bf16", pretrain_epochs=40,
                   lrs=(0.005, 0.01, 0.1), batch_sizes=(32, 512, 1024), cifar100_models=("allcnn", "resnet18"),
                   decoder_l2="auto", twin_epochs=20),
@@ -353,13 +354,17 @@ def _profile(profile: str, seeds) -> tuple[dict, tuple]:
     return spec, spec["seeds"] if seeds is None else tuple(seeds)
 
 
-def base_config(profile: str, dataset: str, model: str, data_sha256: str | None = None, **changes) -> CIFARConfig:
-    """The profile's run of ``model`` on ``dataset`` with the seed's optimizer (spec 3.4), the data file's
-    sha256 filled in (reading the file's header once; pass it to skip)."""
+def base_config(profile: str, dataset: str, model: str, **changes) -> CIFARConfig:
+    """The profile's run of ``model`` on ``dataset`` with the seed's optimizer (spec 3.4) and the data file's
+    sha256 filled in. The file is read once, here, so a missing file, too few images or a subset where the profile
+    asks for the full set stop before any compute."""
     spec, _ = _profile(profile, None)
-    if data_sha256 is None:
-        data_sha256 = load_images(dataset, spec["n_train"], spec["n_test"], verbose=False).source["sha256"]
-    settings = dict(dataset=dataset, model=model, width=spec["widths"][model], n_train=spec["n_train"],
+    n_train = spec["n_train"]
+    source = load_images(dataset, None if n_train == "full" else n_train, spec["n_test"], verbose=False).source
+    if n_train == "full":
+        n_train = full_training_set(source)
+    data_sha256 = source["sha256"]
+    settings = dict(dataset=dataset, model=model, width=spec["widths"][model], n_train=n_train,
                     n_test=spec["n_test"], n_train_eval=spec["n_train_eval"], epochs=spec["epochs"],
                     measure_epochs=spec["measure_epochs"], precision=spec["precision"], data_sha256=data_sha256,
                     decoder_l2=spec["decoder_l2"],

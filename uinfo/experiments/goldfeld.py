@@ -460,7 +460,9 @@ MNIST_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
 
 def mnist_configs(profile: str, seeds=None, data_dir=None) -> list[MNISTConfig]:
     _check_profile(profile, MNIST_PROFILES)
-    sha = load_images("mnist", data_dir=data_dir, verbose=False).source["sha256"]
+    # every profile reads all 60000 training images (the validation images are the last n_val): a smaller file
+    # stops here, before any compute
+    sha = load_images("mnist", n_train=60000, data_dir=data_dir, verbose=False).source["sha256"]
     return [MNISTConfig(variant=v, seed=s, data_sha256=sha, **MNIST_PROFILES[profile])
             for v in MNIST_VARIANTS for s in _seeds(MNIST_SEEDS[profile], seeds)]
 

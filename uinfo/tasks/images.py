@@ -39,6 +39,11 @@ SZT_ARRAYS_SHA256 = "8410aa15dd89ee25e5b38611fb8f21eeaeb84b678d1ab3faabb03eedf4f
 CIFAR10_SPLITS = {"halves": (0, 1, 2, 3, 4), "vehicles": (0, 1, 8, 9)}
 
 
+# the official training-set sizes: what a profile that asks for "the full set" (paper) must get
+FULL_TRAIN = {"cifar10": 50000, "cifar100": 50000, "mnist": 60000}
+SUBSET_ENV = "UINFO_ALLOW_SUBSET"
+
+
 class DataError(RuntimeError):
     """A data set cannot be provided as asked; the message names the file and the fix."""
 
@@ -197,6 +202,26 @@ def load_images(name: str, n_train: int | None = None, n_test: int | None = None
     return ImageData(name, t(arrays["x_train"], n_train), t(arrays["y_train"], n_train), t(arrays["x_test"], n_test),
                      t(arrays["y_test"], n_test), t(arrays["y_train_coarse"], n_train) if coarse else None,
                      t(arrays["y_test_coarse"], n_test) if coarse else None, source)
+
+
+def full_training_set(source: dict) -> int:
+    """How many training images a run that asks for the full set (the ``paper`` profile) uses, from the
+    ``source`` of the loaded file: the official count, or an error before any compute when the file holds fewer.
+    Setting ``$UINFO_ALLOW_SUBSET=1`` runs on a smaller file on purpose: its count is returned, so it becomes the
+    config's ``n_train`` (part of the store key) and every record says it."""
+    name, available, path = source["dataset"], source["available_train"], source["path"]
+    full = FULL_TRAIN[name]
+    if available >= full:
+        return full
+    if os.environ.get(SUBSET_ENV) == "1":
+        print(f"{name}: {SUBSET_ENV}=1, so this run uses the {available} training images of {path} instead of the "
+              f"full {full}; its config and records say n_train={available}")
+        return available
+    raise DataError(f"this profile trains on the full {name} training set ({full} images), but {path} holds "
+                    f"{available}. Get the full set: move that file away and let the package download the official "
+                    f"one (torchvision, where the internet is there), or point UINFO_DATA at a folder with the full "
+                    f"{name}.npz; or run the quick profile, which is sized for the subset; or, to run these settings "
+                    f"on the subset on purpose, set {SUBSET_ENV}=1 (the runs then record n_train={available})")
 
 
 def coarse_labels(data: ImageData, split: str = "train", cifar10_split: str = "halves") -> torch.Tensor:
