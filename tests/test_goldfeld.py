@@ -11,7 +11,7 @@ from uinfo.experiments import goldfeld as gf
 from uinfo.models import NoisyCNN, NoisyMLPStack
 from uinfo.tasks.images import DataError
 
-TINY_SZT = dict(epochs=6, n_checkpoints=3, replicas=3, max_draws=256, n_mc_conditional=2, seeds=(0, 1),
+TINY_SZT = dict(epochs=6, n_checkpoints=3, replicas=3, max_draws=256, seeds=(0, 1),
                 snapshot_epochs=(1, 6))
 
 

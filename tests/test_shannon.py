@@ -133,16 +133,6 @@ def test_log_densities_match_scikit_learn_kernel_density():
     assert np.abs(ours - kde.score_samples(points)).max() < 1e-6
 
 
-def test_batched_conditional_entropies_match_one_mixture_at_a_time():
-    from uinfo.estimators import conditional_entropies
-
-    s = np.random.default_rng(6).normal(0, 0.05, size=(3, 40, 2))
-    h, se = conditional_entropies(s, 0.03, n_mc=200, seed=0)
-    for i in range(3):
-        one = gaussian_mixture_entropy(s[i], 0.03, n_mc=200, seed=i + 10)
-        assert abs(h[i] - one.nats) < 4 * math.hypot(se[i], one.se)
-
-
 def test_label_information_is_at_most_input_information():
     from uinfo.estimators import sp_mutual_information
 
@@ -154,3 +144,83 @@ def test_label_information_is_at_most_input_information():
     assert est.mi_y <= math.log(3) + 4 * est.se_y
     same = sp_mutual_information(s, 0.05, n_mc=20, labels=np.arange(60))  # Y = X: I(T;Y) = I(T;X)
     assert abs(same.mi_y - same.mi) < 4 * math.hypot(same.se, same.se_y)
+
+
+def test_mixture_information_known_answers():
+    """Far-apart groups: I(L;T) = H(L) (here ln 4 with equal shares, and a 3:1 split); one group spread over the
+    same centres as another: I = 0 up to its Monte Carlo error."""
+    from uinfo.estimators import mixture_information
+
+    rng = np.random.default_rng(8)
+    corners = np.repeat(np.eye(4) * 10, 50, axis=0) + rng.normal(0, 0.01, size=(200, 4))
+    group = np.repeat(np.arange(4), 50)
+    _, (apart,) = mixture_information(corners, 0.05, [group], n_mc=4, seed=0)
+    assert apart.ceiling == pytest.approx(math.log(4)) and apart.nats == pytest.approx(math.log(4), abs=1e-9)
+    split = (group > 0).astype(int)
+    _, (uneven,) = mixture_information(corners, 0.05, [split], n_mc=4, seed=0)
+    assert uneven.nats == pytest.approx(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)), abs=1e-9)
+    mixed = rng.integers(0, 2, size=200)  # labels unrelated to position, equal shares in expectation
+    _, (none,) = mixture_information(np.repeat(rng.uniform(-1, 1, size=(100, 2)), 2, axis=0), 0.05,
+                                     [np.tile([0, 1], 100)], n_mc=8, seed=1)
+    assert abs(none.nats) < 4 * none.se + 1e-9
+    del mixed
+
+
+def test_mixture_information_never_exceeds_its_ceiling_and_matches_the_entropy_difference():
+    """On overlapping groups, with few draws (a large Monte Carlo error), every estimate stays below H(L); and it
+    agrees within its error with h(T) - sum_l w_l h(T | L = l) from separate, many-draw entropies."""
+    from uinfo.estimators import mixture_information
+
+    rng = np.random.default_rng(9)
+    centers = rng.normal(0, 0.2, size=(600, 2))
+    labels = (centers[:, 0] + rng.normal(0, 0.2, size=600) > 0).astype(int)
+    beta = 0.1
+    for seed in range(30):
+        _, (info,) = mixture_information(centers, beta, [labels], seed=seed, max_draws=16)
+        assert info.nats <= info.ceiling
+    _, (info,) = mixture_information(centers, beta, [labels], n_mc=20, seed=100)
+    whole = gaussian_mixture_entropy(centers, beta, n_mc=40, seed=101)
+    parts = [gaussian_mixture_entropy(centers[labels == v], beta, n_mc=40, seed=102 + v) for v in (0, 1)]
+    share = np.bincount(labels) / len(labels)
+    difference = whole.nats - sum(w * p.nats for w, p in zip(share, parts))
+    error = math.sqrt(info.se ** 2 + whole.se ** 2 + sum((w * p.se) ** 2 for w, p in zip(share, parts)))
+    assert 0 < info.nats < info.ceiling and abs(info.nats - difference) < 4 * error
+    assert info.se < error  # one set of draws for every term: a smaller error than the difference of entropies
+
+
+def test_sub_mixture_densities_are_exact_on_the_tree_path():
+    from uinfo.estimators import shannon
+
+    rng = np.random.default_rng(10)
+    centers = rng.uniform(-1, 1, size=(3000, 3))
+    labels = rng.integers(0, 5, size=3000)
+    beta, own = 0.05, rng.integers(0, 3000, size=400)
+    points = centers[own] + beta * rng.standard_normal((400, 3))
+    log_g, (log_sub,), n_tree = shannon._log_densities(points, centers, beta, own, labels=(labels,))
+    assert n_tree < 3000  # the k-d tree path
+    for k in range(0, 400, 37):
+        sub = centers[labels == labels[own[k]]]
+        exact = np.log(np.mean(np.exp(-((points[k] - sub) ** 2).sum(1) / (2 * beta ** 2)))) \
+            - 1.5 * math.log(2 * math.pi * beta ** 2)
+        assert abs(log_sub[k] - exact) < 1e-6
+    dense_g, (dense_sub,), n_dense = shannon._log_densities(points, centers[:256], beta, own % 256,
+                                                           labels=(labels[:256],))
+    assert n_dense == 256 and np.isfinite(dense_sub).all() and (dense_sub <= dense_g - np.log(
+        np.bincount(labels[:256])[labels[:256][own % 256]] / 256) + 1e-9).all()
+
+
+def test_sp_estimates_of_a_trained_szt_net_stay_within_their_bounds():
+    """A small noisy SZT net trained for a few epochs: on every record, 0 - 2 s.e. <= I(X;T_l) <= ln 4096 and
+    0 - 2 s.e. <= I(T_l;Y) <= H(Y) (the labels' empirical entropy), and h(T_l|X) >= h(Z) - 2 s.e."""
+    from uinfo.experiments import goldfeld as gf
+
+    config = gf.szt_configs("smoke")["tanh"].replace(epochs=30, n_checkpoints=5)
+    records, _ = gf.run_szt(config)
+    labels = gf.szt_data(config)
+    y = np.concatenate([labels.y_train.numpy(), labels.y_test.numpy()])
+    share = np.bincount(y) / len(y)
+    h_y = float(-(share * np.log(share)).sum())
+    assert len(records) == len(config.seeds) * records.epoch.nunique() * len(config.hidden) and records.epoch.max() == 30
+    assert (records.mi <= math.log(4096)).all() and (records.mi >= -2 * records.se).all()
+    assert (records.mi_y <= h_y).all() and (records.mi_y >= -2 * records.se_y).all()
+    assert (records.h_t_given_x >= records.h_z - 2 * records.se - 1e-9).all()

@@ -152,3 +152,16 @@ def test_the_report_folder_is_outside_the_code_hash(tmp_path, monkeypatch):
         assert code_version() != before
     finally:
         code_version.cache_clear()
+
+
+def test_information_bounds_count_breaks_beyond_the_monte_carlo_error():
+    from uinfo.report.bounds import information_bounds, label_entropy
+
+    h_y = label_entropy([0, 1, 1, 0])
+    records = pd.DataFrame(dict(mi=[math.log(8) + 1e-15, math.log(8) + 0.1, -0.05, 1.0], se=[0.0, 0.01, 0.05, 0.1],
+                                mi_y=[h_y + 0.3, 0.2, -0.2, 0.1], se_y=[0.1, 0.1, 0.05, 0.1]))
+    table = information_bounds(records, 8, h_y).set_index("bound")
+    assert h_y == pytest.approx(math.log(2))
+    assert table["broken"].tolist() == [1, 0, 1, 1]  # rounding at ln 8 is no break; 0.1 nats at 0.01 s.e. is
+    assert table.loc["I(X;T) >= 0", "largest_excess_se"] == pytest.approx(1.0)
+    assert table.loc["I(T;Y) >= 0", "largest_excess_nats"] == pytest.approx(0.2)

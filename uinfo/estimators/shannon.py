@@ -72,19 +72,42 @@ def _check(centers, beta, n_mc, tol) -> np.ndarray:
 DENSE_SHARE = 1 / 8  # above this mean share of centres within the cutoff, summing every centre is cheaper
 
 
-def _dense_log_sum(points: np.ndarray, centers: np.ndarray, two_b2: float, chunk: int = 2 ** 24) -> np.ndarray:
+def _dense_log_sum(points: np.ndarray, centers: np.ndarray, two_b2: float, chunk: int = 2 ** 24,
+                   groups: tuple = ()):
     """log sum_j exp(-|p - c_j|^2 / (2 beta^2)) over every centre, in float64 (torch's cdist and logsumexp, about
     the centres' mean: small norms, so the rounding error of the squared distances is about 1e-15 of them, far
-    below 1e-6 nats after dividing by 2 beta^2 for any beta > 1e-4 on bounded activations)."""
+    below 1e-6 nats after dividing by 2 beta^2 for any beta > 1e-4 on bounded activations). ``groups``: pairs of
+    (label index 0..L-1 of each centre, label index of each point); for each, also the sum over the centres whose
+    label is the point's. Returns the total, and the list of grouped sums.
+
+    With groups, one exp pass shifted by each row's largest term serves all sums: a point's own centre is in its
+    group and its term is at least exp(-|Z|^2 / 2) of the largest, far from underflow in float64; the group sums
+    are a product with the labels' one-hot matrix (few labels) or a scatter-add (many)."""
     import torch
 
     origin = centers.mean(0)
     c = torch.from_numpy(np.ascontiguousarray(centers - origin))
     p = torch.from_numpy(np.ascontiguousarray(points - origin))
     rows = max(1, chunk // max(1, len(c)))
-    out = [torch.logsumexp(torch.cdist(p[i:i + rows], c).square_().div_(-two_b2), dim=1)
-           for i in range(0, len(p), rows)]
-    return torch.cat(out).numpy()
+    prepared = []
+    for labels, point_labels in groups:
+        index, n_labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)), int(labels.max()) + 1
+        one_hot = torch.nn.functional.one_hot(index, n_labels).double() if n_labels <= 64 else None
+        prepared.append((index, n_labels, one_hot, torch.from_numpy(np.asarray(point_labels, dtype=np.int64))))
+    out, grouped = [], [[] for _ in groups]
+    for i in range(0, len(p), rows):
+        logits = torch.cdist(p[i:i + rows], c).square_().div_(-two_b2)
+        if not groups:
+            out.append(torch.logsumexp(logits, dim=1))
+            continue
+        top = logits.max(dim=1, keepdim=True).values
+        e = logits.sub_(top).exp_()
+        out.append(e.sum(1).log_().add_(top[:, 0]))
+        for parts, (index, n_labels, one_hot, point_index) in zip(grouped, prepared):
+            sums = e @ one_hot if one_hot is not None else torch.zeros(len(e), n_labels, dtype=e.dtype).index_add_(
+                1, index, e)
+            parts.append(sums.gather(1, point_index[i:i + rows, None])[:, 0].log_().add_(top[:, 0]))
+    return torch.cat(out).numpy(), [torch.cat(parts).numpy() for parts in grouped]
 
 
 def mixture_log_density(points: np.ndarray, centers: np.ndarray, beta: float, own: np.ndarray | None = None,
@@ -92,13 +115,37 @@ def mixture_log_density(points: np.ndarray, centers: np.ndarray, beta: float, ow
     """log g at ``points`` (m, d), exact to ``tol`` nats, and the mean number of centres summed per point.
     ``own[k]``: a centre close to point k (its own centre when the point was drawn from one); the nearest centre is
     looked up when not given."""
+    log_g, _, mean_nb = _log_densities(points, centers, beta, own, tol, tree)
+    return log_g, mean_nb
+
+
+def _log_densities(points: np.ndarray, centers: np.ndarray, beta: float, own: np.ndarray | None = None,
+                   tol: float = 1e-6, tree=None, labels: tuple = ()) -> tuple[np.ndarray, list, float]:
+    """log g at ``points`` and, for each array of ``labels`` (one label per centre), log g_L: the log-density of
+    the sub-mixture of the centres that share the label of the point's own centre ``own`` (required with labels).
+    Both are exact to ``tol``: the own centre belongs to the sub-mixture, so the cutoff's bound (the skipped centres
+    carry at most ``tol`` times the own centre's term) holds for it too, and one neighbour list serves all."""
     from scipy.spatial import cKDTree
 
     n, d = centers.shape
     two_b2 = 2 * beta ** 2
-    const = -math.log(n) - 0.5 * d * math.log(2 * math.pi * beta ** 2)
+    log_norm = -0.5 * d * math.log(2 * math.pi * beta ** 2)
+    if labels and own is None:
+        raise ValueError("sub-mixture densities need each point's own centre")
+    inverse = [np.unique(lab, return_inverse=True)[1].reshape(-1) for lab in labels]
+    sizes = [np.bincount(inv)[inv] for inv in inverse]  # per centre: how many centres share its label
+
+    const = -math.log(n) + log_norm  # added as before the sub-mixtures existed: log g is bitwise unchanged
+
+    def finish(log_sum, grouped, mean_nb):
+        return log_sum + const, [gs + (log_norm - np.log(size[own])) for gs, size in zip(grouped, sizes)], mean_nb
+
+    def dense():
+        total, grouped = _dense_log_sum(points, centers, two_b2, groups=tuple((inv, inv[own]) for inv in inverse))
+        return finish(total, grouped, float(n))
+
     if n <= 256:  # a handful of centres: sum them all
-        return _dense_log_sum(points, centers, two_b2) + const, float(n)
+        return dense()
     tree = tree or cKDTree(centers)
     if own is None:
         a, own = tree.query(points, k=1)
@@ -108,7 +155,7 @@ def mixture_log_density(points: np.ndarray, centers: np.ndarray, beta: float, ow
     radius = np.sqrt(a + two_b2 * math.log(n / tol))
     counts = tree.query_ball_point(points, radius, return_length=True)
     if counts.mean() > DENSE_SHARE * n:
-        return _dense_log_sum(points, centers, two_b2) + const, float(n)
+        return dense()
     neighbours = tree.query_ball_point(points, radius, return_sorted=False)
     flat = np.concatenate([np.asarray(nb, dtype=np.int64) for nb in neighbours])
     owner = np.repeat(np.arange(len(points)), counts)
@@ -118,7 +165,51 @@ def mixture_log_density(points: np.ndarray, centers: np.ndarray, beta: float, ow
     np.minimum.at(shift, owner, sq)
     sums = np.zeros(len(points))
     np.add.at(sums, owner, np.exp(-(sq - shift[owner])))
-    return np.log(sums) - shift + const, float(counts.mean())
+    grouped = []
+    own_sq = a / two_b2  # the own centre's term is exp(0) = 1 after this shift: a sub-mixture sum is >= 1
+    for lab in labels:
+        same = lab[flat] == lab[own][owner]
+        group_sums = np.zeros(len(points))
+        np.add.at(group_sums, owner[same], np.exp(-(sq[same] - own_sq[owner[same]])))
+        grouped.append(np.log(group_sums) - own_sq)
+    return finish(np.log(sums) - shift, grouped, float(counts.mean()))
+
+
+def _draws(c: np.ndarray, beta: float, n_mc: int, rng, tol: float, max_draws: int | None, batch: int,
+           labels: tuple = ()):
+    """Monte Carlo draws V = c_I + beta Z from the mixture: stratified (``n_mc`` per centre) or, with ``max_draws``
+    fewer, from uniformly chosen centres. Returns (own centres, excess, [log ratio per label array], stratified,
+    mean neighbours): per draw, log phi(beta Z) - log g(V) (averaged: h(g) - h(Z)) and log g_L(V) - log g(V) (averaged:
+    the divergence of the label's sub-mixtures, see ``mixture_information``)."""
+    from scipy.spatial import cKDTree
+
+    n, d = c.shape
+    if max_draws is not None and not (isinstance(max_draws, int) and max_draws >= 2):
+        raise ValueError(f"max_draws must be None or an integer >= 2, got {max_draws!r}")
+    stratified = max_draws is None or max_draws >= n * n_mc
+    own = np.repeat(np.arange(n), n_mc) if stratified else rng.integers(n, size=max_draws)
+    tree = cKDTree(c) if n > 256 else None
+    excess = np.empty(len(own))
+    ratios = [np.empty(len(own)) for _ in labels]
+    neighbours = 0.0
+    log_phi0 = -0.5 * d * math.log(2 * math.pi * beta ** 2)
+    for start in range(0, len(own), batch):
+        idx = own[start:start + batch]
+        z = rng.standard_normal((len(idx), d))
+        log_g, log_sub, mean_nb = _log_densities(c[idx] + beta * z, c, beta, idx, tol, tree, labels)
+        excess[start:start + batch] = log_phi0 - 0.5 * (z ** 2).sum(1) - log_g
+        for ratio, sub in zip(ratios, log_sub):
+            ratio[start:start + batch] = sub - log_g
+        neighbours += mean_nb * len(idx)
+    return own, excess, ratios, stratified, neighbours / len(own)
+
+
+def _mean_se(values: np.ndarray, stratified: bool, n: int, n_mc: int) -> tuple[float, float]:
+    """The mean of per-draw values and its standard error (stratified: the within-centre variances only)."""
+    if stratified:
+        within = values.reshape(n, n_mc).var(axis=1, ddof=1)
+        return float(values.mean()), math.sqrt(within.sum() / n_mc) / n
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
 
 
 def gaussian_mixture_entropy(centers, beta: float, n_mc: int = 100, seed=0, tol: float = 1e-6,
@@ -128,64 +219,73 @@ def gaussian_mixture_entropy(centers, beta: float, n_mc: int = 100, seed=0, tol:
 
     ``n_mc`` draws per centre (stratified: the between-centre spread does not enter the error); with
     ``max_draws`` < n * n_mc, ``max_draws`` draws from uniformly chosen centres instead."""
-    from scipy.spatial import cKDTree
-
     c = _check(centers, beta, n_mc, tol)
-    n, d = c.shape
-    if max_draws is not None and not (isinstance(max_draws, int) and max_draws >= 2):
-        raise ValueError(f"max_draws must be None or an integer >= 2, got {max_draws!r}")
-    rng = np.random.default_rng(seed)
-    stratified = max_draws is None or max_draws >= n * n_mc
-    own = np.repeat(np.arange(n), n_mc) if stratified else rng.integers(n, size=max_draws)
-    tree = cKDTree(c) if n > 256 else None
-    excess = np.empty(len(own))  # log phi(beta Z) - log g(V): averaged, it is h(g) - h(Z)
-    neighbours = 0.0
-    log_phi0 = -0.5 * d * math.log(2 * math.pi * beta ** 2)
-    for start in range(0, len(own), batch):
-        idx = own[start:start + batch]
-        z = rng.standard_normal((len(idx), d))
-        log_g, mean_nb = mixture_log_density(c[idx] + beta * z, c, beta, idx, tol, tree)
-        excess[start:start + batch] = log_phi0 - 0.5 * (z ** 2).sum(1) - log_g
-        neighbours += mean_nb * len(idx)
-    h = gaussian_entropy(d, beta) + float(excess.mean())
-    if stratified:  # variance of the stratified mean: within-centre variances only
-        within = excess.reshape(n, n_mc).var(axis=1, ddof=1)
-        se = math.sqrt(within.sum() / n_mc) / n
-    else:
-        se = float(excess.std(ddof=1) / math.sqrt(len(excess)))
-    return MixtureEntropy(h, se, n, len(own), tol, neighbours / len(own))
+    _, excess, _, stratified, neighbours = _draws(c, beta, n_mc, np.random.default_rng(seed), tol, max_draws,
+                                                  batch)
+    mean, se = _mean_se(excess, stratified, len(c), n_mc)
+    return MixtureEntropy(gaussian_entropy(c.shape[1], beta) + mean, se, len(c), len(excess), tol, neighbours)
 
 
-def conditional_entropies(samples, beta: float, n_mc: int = 4, seed=0) -> tuple[np.ndarray, np.ndarray]:
-    """h of each input's own mixture: ``samples`` (m, r, d) gives m mixtures of r centres each; returns (m,)
-    entropies and (m,) standard errors in nats. Every centre of a mixture is summed (no cutoff: exact), all
-    mixtures at once; same estimator as ``gaussian_mixture_entropy`` (stratified, control variate)."""
-    s = np.asarray(samples, dtype=np.float64)
-    m, r, d = s.shape
-    _check(s[0], beta, n_mc, 0.5)
-    rng = np.random.default_rng(seed)
-    two_b2 = 2 * beta ** 2
-    h, se = np.empty(m), np.empty(m)
-    rows = max(1, 2 ** 22 // (r * r * n_mc * d))
-    own = np.repeat(np.arange(r), n_mc)
-    for start in range(0, m, rows):
-        c = s[start:start + rows]                                        # (k, r, d)
-        z = rng.standard_normal((len(c), r * n_mc, d))
-        v = c[:, own] + beta * z                                         # (k, r n_mc, d)
-        sq = ((v[:, :, None, :] - c[:, None, :, :]) ** 2).sum(-1) / two_b2  # (k, r n_mc, r)
-        rel = sq - 0.5 * (z ** 2).sum(-1)[..., None]                     # minus the own centre's term
-        shift = rel.min(-1)
-        excess = math.log(r) - (np.log(np.exp(-(rel - shift[..., None])).sum(-1)) - shift)
-        h[start:start + rows] = gaussian_entropy(d, beta) + excess.mean(1)
-        within = excess.reshape(len(c), r, n_mc).var(axis=2, ddof=1)
-        se[start:start + rows] = np.sqrt(within.sum(1) / n_mc) / r
-    return h, se
+@dataclass(frozen=True)
+class MixtureInformation:
+    """I(L; T) in nats for T drawn from a Gaussian mixture whose centres carry a label L, its Monte Carlo standard
+    error, and its ceiling H(L) (the entropy of the labels' shares of the centres)."""
+
+    nats: float
+    se: float
+    ceiling: float
+
+    def __float__(self) -> float:
+        return self.nats
+
+
+def mixture_information(centers, beta: float, labels, n_mc: int = 100, seed=0, tol: float = 1e-6,
+                        max_draws: int | None = None, batch: int = 65536) -> tuple[MixtureEntropy, list]:
+    """h(T) and, for each array in ``labels`` (one label per centre), I(L; T) = h(T) - sum_l w_l h(T | L = l) for
+    T = c_I + N(0, beta^2 I), I uniform over the centres and L its label (w_l the label's share of the centres).
+
+    Estimated directly, with the same draws for every term: I(L; T) = E[log g_L(V) - log g(V)] with V drawn from
+    the whole mixture and g_L the sub-mixture of V's own label (a Jensen-Shannon divergence of the sub-mixtures).
+    Since g(V) >= w_L g_L(V), every draw's term is at most -log w_L, so the estimate never exceeds H(L): ln m for
+    m equiprobable inputs, H(Y) for the labels. (With draws from uniformly chosen centres and unequal shares the
+    labels' means are weighted by their shares, post-stratified, which keeps this exact; only a label drawn fewer
+    than twice falls back to the plain mean, which can pass H(L) by its Monte Carlo error.) Estimating h(T) and h(T | L) apart, with independent draws, can
+    exceed it by its Monte Carlo error, and has a larger error. Returns (h(T) as ``gaussian_mixture_entropy`` does,
+    a ``MixtureInformation`` per label array)."""
+    c = _check(centers, beta, n_mc, tol)
+    labels = tuple(np.asarray(lab) for lab in labels)
+    for lab in labels:
+        if lab.shape != (len(c),):
+            raise ValueError(f"labels must hold one label per centre ({len(c)}), got shape {lab.shape}")
+    own, excess, ratios, stratified, neighbours = _draws(c, beta, n_mc, np.random.default_rng(seed), tol,
+                                                         max_draws, batch, labels)
+    mean, se = _mean_se(excess, stratified, len(c), n_mc)
+    h = MixtureEntropy(gaussian_entropy(c.shape[1], beta) + mean, se, len(c), len(excess), tol, neighbours)
+    infos = []
+    for lab, ratio in zip(labels, ratios):
+        values, inverse = np.unique(lab, return_inverse=True)
+        share = np.bincount(inverse) / len(lab)
+        ceiling = float(-(share * np.log(share)).sum())
+        drawn = np.bincount(inverse[own], minlength=len(values))
+        if stratified or np.ptp(share) == 0 or drawn.min() < 2:
+            # draws in exact proportion to the shares, or equal shares (every draw's term <= ln(#labels)): the mean
+            infos.append(MixtureInformation(*_mean_se(ratio, stratified, len(c), n_mc), ceiling))
+            continue
+        # uniform draws and unequal shares: post-stratified over the labels, each label's mean weighted by its
+        # share (a label's terms are <= -log w_l, so the estimate is <= H(L) whatever the draws' proportions)
+        groups = inverse[own]
+        means = np.bincount(groups, ratio) / drawn
+        variances = np.array([ratio[groups == g].var(ddof=1) for g in range(len(values))])
+        infos.append(MixtureInformation(float(share @ means), float(np.sqrt((share ** 2 * variances / drawn).sum())),
+                                        ceiling))
+    return h, infos
 
 
 @dataclass(frozen=True)
 class SPEstimate:
-    """I(X;T) = h(T) - h(T|X) in nats from the sample-propagation estimator, with its parts and standard errors
-    (raw values: never clipped). With labels, also I(T;Y) = h(T) - sum_y p(y) h(T|Y=y)."""
+    """I(X;T) = h(T) - h(T|X) in nats from the sample-propagation estimator, with its parts and the standard error
+    of I (raw values: never clipped; bounded by construction, see ``mixture_information``). With labels, also
+    I(T;Y) = h(T) - sum_y p(y) h(T|Y=y)."""
 
     mi: float
     h_t: float
@@ -201,47 +301,34 @@ class SPEstimate:
 
 
 def sp_mutual_information(samples, beta: float, first_layer: bool = False, n_mc: int = 100, seed=0,
-                          tol: float = 1e-6, max_draws: int | None = None, labels=None,
-                          n_mc_conditional: int | None = None) -> SPEstimate:
+                          tol: float = 1e-6, max_draws: int | None = None, labels=None) -> SPEstimate:
     """The SP estimate of I(X;T_l) for T_l = S_l + N(0, beta^2 I), X uniform over m inputs.
 
     ``samples``: (m, r, d) pre-noise values S_l of each input under r independent noise draws in layers 1..l-1
-    (``uinfo.models.NoisyMLP.presamples``). h(T_l) is the entropy of the pooled mixture of all m * r samples
-    (``n_mc`` draws per centre, or ``max_draws`` in all); h(T_l | X) the mean over inputs of the entropy of each
-    input's r-sample mixture (``n_mc_conditional`` draws per centre, default ``n_mc``), except for the first layer,
-    where it is exactly h(Z) = (d/2) ln(2 pi e beta^2). ``labels`` (m,): also I(T_l;Y) with one pooled mixture
-    per class (same draws rule as h(T_l))."""
+    (``uinfo.models.NoisyMLP.presamples``). T_l is the pooled mixture of all m * r samples, T_l | X = x the
+    mixture of x's r samples; I(X;T_l) is estimated directly (``mixture_information``, ``n_mc`` draws per centre
+    or ``max_draws`` in all), so it lies in [0, ln m] up to its Monte Carlo error below 0, and never above ln m.
+    h(T_l) comes from the same draws, and h(T_l | X) = h(T_l) - I(X;T_l). In the first layer S_1 is a function of
+    x, every draw's term equals that of h(T_l) - h(Z), and h(T_l | X) is exactly h(Z) = (d/2) ln(2 pi e beta^2).
+    ``labels`` (m,): also I(T_l;Y) (at most H(Y)) and h(T_l | Y), from the same draws."""
     s = np.asarray(samples, dtype=np.float64)
     if s.ndim != 3:
         raise ValueError(f"samples must be (inputs, replicas, features), got shape {s.shape}")
     m, r, d = s.shape
-    rng = np.random.default_rng(seed)
-    pooled = gaussian_mixture_entropy(s.reshape(m * r, d), beta, n_mc, rng, tol, max_draws)
-    if first_layer:
-        h_cond, se_cond = gaussian_entropy(d, beta), 0.0
-    else:
-        n_cond = n_mc_conditional or n_mc
-        if r <= 256:
-            hs, ses = conditional_entropies(s, beta, n_cond, rng)
-        else:
-            parts = [gaussian_mixture_entropy(s[i], beta, n_cond, rng, tol) for i in range(m)]
-            hs, ses = np.array([p.nats for p in parts]), np.array([p.se for p in parts])
-        h_cond, se_cond = float(hs.mean()), float(np.sqrt((ses ** 2).sum()) / m)
-    extra = {}
+    groups = [np.repeat(np.arange(m), r)]
     if labels is not None:
         labels = np.asarray(labels)
         if labels.shape != (m,):
             raise ValueError(f"labels must hold one label per input ({m}), got shape {labels.shape}")
-        classes, counts = np.unique(labels, return_counts=True)
-        share = counts / m
-        parts = [gaussian_mixture_entropy(s[labels == y].reshape(-1, d), beta, n_mc, rng, tol,
-                                          None if max_draws is None else max(2, int(max_draws * w)))
-                 for y, w in zip(classes, share)]
-        h_y = float(sum(w * p.nats for w, p in zip(share, parts)))
-        se_y = math.sqrt(pooled.se ** 2 + sum((w * p.se) ** 2 for w, p in zip(share, parts)))
-        extra = dict(mi_y=pooled.nats - h_y, h_t_given_y=h_y, se_y=se_y)
-    return SPEstimate(pooled.nats - h_cond, pooled.nats, h_cond, math.hypot(pooled.se, se_cond), first_layer,
-                      **extra)
+        groups.append(np.repeat(labels, r))
+    h_t, infos = mixture_information(s.reshape(m * r, d), beta, groups, n_mc, seed, tol, max_draws)
+    i_x = infos[0]
+    h_cond = gaussian_entropy(d, beta) if first_layer else h_t.nats - i_x.nats
+    extra = {}
+    if labels is not None:
+        i_y = infos[1]
+        extra = dict(mi_y=i_y.nats, h_t_given_y=h_t.nats - i_y.nats, se_y=i_y.se)
+    return SPEstimate(i_x.nats, h_t.nats, h_cond, i_x.se, first_layer, **extra)
 
 
 def binned_entropy(t, bin_width: float) -> float:

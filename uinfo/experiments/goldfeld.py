@@ -141,9 +141,8 @@ class SZTConfig:
     orth_alpha: float = 0.0               # Parseval retraction after every step (0: off)
     seeds: tuple = (0, 1, 2)              # members trained side by side (one batched computation)
     replicas: int = 8                     # noise draws per input for the SP samples (authors: 1000)
-    max_draws: int | None = 2048          # Monte Carlo draws for each pooled mixture (None: n_mc_pooled per centre)
-    n_mc_pooled: int = 2
-    n_mc_conditional: int = 4             # draws per centre of each input's own mixture
+    max_draws: int | None = 2048          # Monte Carlo draws from each pooled mixture (None: n_mc_pooled per centre);
+    n_mc_pooled: int = 2                  # the same draws give h(T_l), I(X;T_l) and I(T_l;Y) (mixture_information)
     bin_widths: tuple = (0.005, 0.05, 2 / 30)
     snapshot_epochs: tuple = (11, 35, 356, 7389)  # the last hidden layer of member 0 is kept at the nearest epochs
     usable: bool = True                   # I_u(T_l; Y) with a cross-fitted linear decoder
@@ -156,7 +155,7 @@ class SZTConfig:
             raise ValueError(f"beta must be >= 0, got {self.beta!r}")
         if not self.seeds or any(not isinstance(s, int) or s < 0 for s in self.seeds):
             raise ValueError(f"seeds must be a non-empty tuple of non-negative integers, got {self.seeds!r}")
-        _positive(self, "batch_size", "epochs", "n_checkpoints", "replicas", "n_mc_conditional", "n_mc_pooled")
+        _positive(self, "batch_size", "epochs", "n_checkpoints", "replicas", "n_mc_pooled")
         _positive(self, "lr", integer=False)
         if self.max_draws is not None and not (isinstance(self.max_draws, int) and self.max_draws >= 2):
             raise ValueError(f"max_draws must be None or an integer >= 2, got {self.max_draws!r}")
@@ -209,7 +208,7 @@ def _szt_measure(model: NoisyMLPStack, config: SZTConfig, epoch: int, data: dict
             if noisy:
                 sp = sp_mutual_information(samples[k][layer], config.beta, first_layer=layer == 0,
                                            n_mc=config.n_mc_pooled, seed=est_rng, max_draws=config.max_draws,
-                                           labels=y_all, n_mc_conditional=config.n_mc_conditional)
+                                           labels=y_all)
                 row.update(mi=sp.mi, h_t=sp.h_t, h_t_given_x=sp.h_t_given_x, se=sp.se, mi_y=sp.mi_y,
                            h_t_given_y=sp.h_t_given_y, se_y=sp.se_y)
                 t = samples[k][layer][:, 0] + config.beta * est_rng.standard_normal(samples[k][layer][:, 0].shape)
@@ -415,12 +414,11 @@ def neuron_configs(profile: str, seeds=None, **overrides) -> list[NeuronConfig]:
 
 
 SZT_PROFILES = {
-    "smoke": dict(epochs=20, n_checkpoints=4, replicas=4, max_draws=512, n_mc_conditional=2, seeds=(0, 1),
+    "smoke": dict(epochs=20, n_checkpoints=4, replicas=4, max_draws=512, seeds=(0, 1),
                   snapshot_epochs=(1, 3, 10, 20)),
     "quick": dict(epochs=10000, n_checkpoints=20, replicas=8, max_draws=512, seeds=(0, 1, 2)),
     # the authors' 4096 inputs x 1000 replicas; draws are spent to a target error rather than 1000 per centre
-    "paper": dict(epochs=10000, n_checkpoints=100, replicas=1000, max_draws=200000, n_mc_conditional=8,
-                  seeds=(0, 1, 2, 3, 4)),
+    "paper": dict(epochs=10000, n_checkpoints=100, replicas=1000, max_draws=200000, seeds=(0, 1, 2, 3, 4)),
 }
 # variant name -> what differs from the tanh run (spec 4.5); the deterministic twin is for the binning notebook
 SZT_VARIANTS = {
