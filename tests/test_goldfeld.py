@@ -117,3 +117,24 @@ def test_noisy_cnn_variants():
     assert [tuple(r.shape[1:]) for r in reps.values()] == [(32, 12, 12), (64, 4, 4), (128,)]
     net.train()
     assert not torch.equal(net(x), net(x))
+
+
+def test_linear_reference_is_the_exact_gaussian_information():
+    """One linear noisy layer fed two far-apart inputs: I(X;T_1) = ln 2 exactly; and for any linear net, the
+    reference of layer 1 equals the SP estimate (T_1 given X is one Gaussian: no replicas needed)."""
+    net = NoisyMLPStack((0,), 2, (3, 2), 2, "linear", beta=0.01)
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.0, -1.0], [-1.0, 0.5]])
+    labels = np.array([0, 1, 1, 0])
+    with torch.no_grad():
+        net.eval()
+        clean = [c[0].double().numpy() for c in net.hidden_states(x)[:-1]]
+        net.train()
+    exact = gf.linear_reference(net, 0, clean, labels, np.random.default_rng(0))
+    assert exact[0]["mi_exact"] == pytest.approx(math.log(4), abs=1e-6)  # inputs far apart at beta = 0.01
+    samples = net.presamples(x, 64, torch.Generator().manual_seed(0))[0]
+    from uinfo.estimators import sp_mutual_information
+
+    sp = sp_mutual_information(samples[1], 0.01, n_mc=4, labels=labels, seed=1)
+    assert abs(sp.mi - exact[1]["mi_exact"]) < 4 * math.hypot(sp.se, exact[1]["se_exact"]) + 1e-6
+    records, _ = gf.run_szt(gf.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
+    assert records[["mi_exact", "se_exact", "mi_y_exact", "se_y_exact"]].notna().all().all()

@@ -165,3 +165,14 @@ def test_information_bounds_count_breaks_beyond_the_monte_carlo_error():
     assert table["broken"].tolist() == [1, 0, 1, 1]  # rounding at ln 8 is no break; 0.1 nats at 0.01 s.e. is
     assert table.loc["I(X;T) >= 0", "largest_excess_se"] == pytest.approx(1.0)
     assert table.loc["I(T;Y) >= 0", "largest_excess_nats"] == pytest.approx(0.2)
+
+
+def test_linear_reference_check_counts_agreement():
+    from uinfo.report.bounds import linear_reference_check
+
+    records = pd.DataFrame(dict(layer=[1, 1, 2], mi=[1.0, 1.1, 2.0], se=[0.01, 0.01, 0.1], mi_exact=[1.0, 1.0, 2.5],
+                                se_exact=[0.0, 0.0, 0.1], mi_y=[0.5, 0.5, 0.3], se_y=[0.01] * 3,
+                                mi_y_exact=[0.5, 0.5, 0.3], se_y_exact=[0.0] * 3))
+    check = linear_reference_check(records).set_index(["layer", "quantity"])
+    assert check.loc[(1, "I(X;T)"), "within"] == 1 and check.loc[(1, "I(X;T)"), "largest_difference"] == pytest.approx(0.1)
+    assert check.loc[(2, "I(X;T)"), "within"] == 0 and check.loc[(2, "I(T;Y)"), "within"] == 1

@@ -45,3 +45,19 @@ def print_bounds(table: pd.DataFrame, k: float = 2.0) -> None:
     for r in table.itertuples():
         print(f"  {r.bound}: {r.broken} of {r.records} records break it; largest excess {r.largest_excess_nats:+.4f} "
               f"nats ({r.largest_excess_se:+.1f} s.e.)")
+
+
+def linear_reference_check(records: pd.DataFrame, k: float = 2.0) -> pd.DataFrame:
+    """The SP estimate of a linear net against its exact value (``mi_exact``, ``mi_y_exact``: see
+    ``uinfo.experiments.goldfeld.linear_reference``), per hidden layer over every seed x checkpoint: the mean and
+    largest difference, and how many agree within ``k`` combined standard errors."""
+    rows = []
+    for layer, g in records.groupby("layer"):
+        for what, sp, se, exact, se_exact in (("I(X;T)", "mi", "se", "mi_exact", "se_exact"),
+                                              ("I(T;Y)", "mi_y", "se_y", "mi_y_exact", "se_y_exact")):
+            diff = g[sp] - g[exact]
+            error = np.sqrt(g[se] ** 2 + g[se_exact] ** 2)
+            rows.append(dict(layer=layer, quantity=what, points=len(g), mean_difference=float(diff.mean()),
+                             largest_difference=float(diff.abs().max()),
+                             within=int((diff.abs() <= k * error + 1e-9).sum()), mean_se=float(error.mean())))
+    return pd.DataFrame(rows)
