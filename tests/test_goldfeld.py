@@ -138,3 +138,25 @@ def test_linear_reference_is_the_exact_gaussian_information():
     assert abs(sp.mi - exact[1]["mi_exact"]) < 4 * math.hypot(sp.se, exact[1]["se_exact"]) + 1e-6
     records, _ = gf.run_szt(gf.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
     assert records[["mi_exact", "se_exact", "mi_y_exact", "se_y_exact"]].notna().all().all()
+
+
+def test_validation_claim_reads_the_spread_of_repeats_not_the_reported_error():
+    """Repeats whose spread shrinks like 1/sqrt(n_mc) pass, whatever the reported s.e. says; a spread that stays
+    flat fails even when the reported s.e. shrinks perfectly."""
+    from uinfo import shannon_figures as sf
+
+    rng = np.random.default_rng(0)
+
+    def table(spread_exponent):
+        rows = [dict(sweep="n", d=2, n=n, n_mc=8, repeat=r, error=-0.1 / n, se=0.01, estimate=1.0)
+                for n in (10, 100) for r in range(4)]
+        z = rng.standard_normal(16)
+        z = (z - z.mean()) / z.std(ddof=1)  # exactly unit spread, so the test is about the scaling only
+        rows += [dict(sweep="n_mc", d=2, n=500, n_mc=k, repeat=r, error=0.0, se=0.1 / math.sqrt(k),
+                      estimate=1.0 + 0.1 * k ** spread_exponent * z[r]) for k in (2, 8, 32, 128) for r in range(16)]
+        return pd.DataFrame(rows)
+
+    good = sf.validation_claims(table(-0.5))[1]
+    assert good["value"] == pytest.approx(-0.5) and good["verdict"] == "reproduced" and "16 independent" in good["statistic"]
+    flat = sf.validation_claims(table(0.0))[1]
+    assert flat["value"] == pytest.approx(0.0, abs=1e-9) and flat["verdict"] == "not reproduced"

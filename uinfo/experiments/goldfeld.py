@@ -494,10 +494,13 @@ def mnist_configs(profile: str, seeds=None, data_dir=None) -> list[MNISTConfig]:
 # estimator validation: mixtures whose entropy is known
 
 VALIDATION_PROFILES = {
-    "smoke": dict(dims=(2,), ns=(10, 100, 1000), repeats=3, n_mcs=(2, 8, 32), n_for_mc=200),
-    "quick": dict(dims=(2, 5), ns=(10, 100, 1000, 10000, 30000), repeats=4, n_mcs=(2, 8, 32, 128), n_for_mc=500),
+    # mc_repeats: independent Monte Carlo repeats on one sample set, enough for their spread to check the reported
+    # s.e. (with 16 repeats an sd is known to about 18%)
+    "smoke": dict(dims=(2,), ns=(10, 100, 1000), repeats=3, n_mcs=(2, 8, 32), n_for_mc=200, mc_repeats=4),
+    "quick": dict(dims=(2, 5), ns=(10, 100, 1000, 10000, 30000), repeats=4, n_mcs=(2, 8, 32, 128), n_for_mc=500,
+                  mc_repeats=16),
     "paper": dict(dims=(2, 5, 10), ns=(10, 100, 1000, 10000, 100000), repeats=5, n_mcs=(2, 8, 32, 128, 512),
-                  n_for_mc=10000),
+                  n_for_mc=10000, mc_repeats=20),
 }
 
 
@@ -521,7 +524,7 @@ def estimator_validation(profile: str, spread: float = 0.1, beta: float = 0.1, p
     p = VALIDATION_PROFILES[profile]
     rows = []
     jobs = [(d, n, 8, rep, "n") for d in p["dims"] for n in p["ns"] for rep in range(p["repeats"])]
-    jobs += [(d, p["n_for_mc"], k, rep, "n_mc") for d in p["dims"] for k in p["n_mcs"] for rep in range(p["repeats"])]
+    jobs += [(d, p["n_for_mc"], k, rep, "n_mc") for d in p["dims"] for k in p["n_mcs"] for rep in range(p["mc_repeats"])]
     truth = {d: corner_mixture_truth(d, spread, beta) for d in p["dims"]}
     for d, n, n_mc, rep, sweep in tqdm(jobs, desc="SP estimator validation", disable=not progress):
         # the n sweep draws new samples every repeat (estimation + Monte Carlo error); the n_mc sweep keeps one
