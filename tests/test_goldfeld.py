@@ -160,3 +160,15 @@ def test_validation_claim_reads_the_spread_of_repeats_not_the_reported_error():
     assert good["value"] == pytest.approx(-0.5) and good["verdict"] == "reproduced" and "16 independent" in good["statistic"]
     flat = sf.validation_claims(table(0.0))[1]
     assert flat["value"] == pytest.approx(0.0, abs=1e-9) and flat["verdict"] == "not reproduced"
+
+
+def test_linear_claim_reports_the_exact_reference():
+    from uinfo import shannon_figures as sf
+
+    rows = []
+    for seed in (0, 1):
+        for epoch, exact in ((1, 1.0), (30, 3.0), (48, 2.0), (100, 2.0), (1000, 2.0)):
+            rows.append(dict(seed=seed, epoch=epoch, layer=5, mi=exact + 0.5, se=0.05, mi_exact=exact))
+    detail = sf.variants_claims({"linear (beta 0.01)": pd.DataFrame(rows)})[0]["detail"]
+    assert "peak - final 1.00 ± 0.00 nats, peak at epoch 30" in detail and "epoch 100 to the end +0.00" in detail
+    assert "+0.50 nats above the exact" in detail
