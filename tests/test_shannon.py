@@ -159,11 +159,9 @@ def test_mixture_information_known_answers():
     split = (group > 0).astype(int)
     _, (uneven,) = mixture_information(corners, 0.05, [split], n_mc=4, seed=0)
     assert uneven.nats == pytest.approx(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)), abs=1e-9)
-    mixed = rng.integers(0, 2, size=200)  # labels unrelated to position, equal shares in expectation
     _, (none,) = mixture_information(np.repeat(rng.uniform(-1, 1, size=(100, 2)), 2, axis=0), 0.05,
                                      [np.tile([0, 1], 100)], n_mc=8, seed=1)
     assert abs(none.nats) < 4 * none.se + 1e-9
-    del mixed
 
 
 def test_mixture_information_never_exceeds_its_ceiling_and_matches_the_entropy_difference():

@@ -168,6 +168,12 @@ def outcome(estimate: float, sesoi: float, direction: int, p_positive: float, p_
     return "inconclusive"
 
 
+def _settle(row: dict, p_positive: float, p_below_sesoi: float, alpha: float = (1 - LEVEL) / 2) -> None:
+    """Set a testable row's outcome from these p-values, and the seeds needed when it is inconclusive."""
+    row["outcome"] = outcome(row["estimate"], row["sesoi"], row["direction"], p_positive, p_below_sesoi, alpha)
+    row["seeds_needed"] = seeds_needed(row["spread"], row["sesoi"]) if row["outcome"] == "inconclusive" else None
+
+
 def verdict(claim: str, statistic: str, interval: Interval, sesoi: float, unit: str, direction: int = 1,
             preconditions: Iterable[Precondition] = (), detail: str = "") -> dict:
     """One claim row. ``sesoi`` is positive, in ``unit``; ``direction`` +1 when the paper predicts a positive
@@ -187,9 +193,7 @@ def verdict(claim: str, statistic: str, interval: Interval, sesoi: float, unit: 
             p.name + (f" (measured: {p.measured})" if p.measured else "") for p in failed),
             holds_where="; ".join(p.where for p in failed if p.where) or None)
         return row
-    row["outcome"] = outcome(interval.estimate, sesoi, direction, p_positive, p_below)
-    if row["outcome"] == "inconclusive":
-        row["seeds_needed"] = seeds_needed(interval.spread, sesoi)
+    _settle(row, p_positive, p_below)
     return row
 
 
@@ -209,9 +213,6 @@ def holm(rows: list[dict], alpha: float = FAMILY_ALPHA) -> list[dict]:
     for (i, key), p in zip(tests, adjusted):
         out[i][f"{key}_holm"] = p
     for r in out:
-        if r["outcome"] == "untestable":
-            continue
-        r["outcome"] = outcome(r["estimate"], r["sesoi"], r["direction"], r["p_positive_holm"],
-                               r["p_below_sesoi_holm"], alpha)
-        r["seeds_needed"] = seeds_needed(r["spread"], r["sesoi"]) if r["outcome"] == "inconclusive" else None
+        if r["outcome"] != "untestable":
+            _settle(r, r["p_positive_holm"], r["p_below_sesoi_holm"], alpha)
     return out
