@@ -157,9 +157,10 @@ def test_validation_claim_reads_the_spread_of_repeats_not_the_reported_error():
         return pd.DataFrame(rows)
 
     good = sf.validation_claims(table(-0.5))[1]
-    assert good["value"] == pytest.approx(-0.5) and good["verdict"] == "reproduced" and "16 independent" in good["statistic"]
+    assert good["estimate"] == pytest.approx(-0.5) and good["outcome"] == "reproduced"
+    assert "16 independent" in good["statistic"] and good["method"] == "seed bootstrap" and good["reference"] == -0.5
     flat = sf.validation_claims(table(0.0))[1]
-    assert flat["value"] == pytest.approx(0.0, abs=1e-9) and flat["verdict"] == "not reproduced"
+    assert flat["estimate"] == pytest.approx(0.0, abs=1e-9) and flat["outcome"] == "contradicted"
 
 
 def test_linear_claim_reports_the_exact_reference():

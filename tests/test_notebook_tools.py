@@ -5,7 +5,8 @@ import nbformat
 import pytest
 
 from uinfo import runner
-from uinfo.notebook import check_parameters, claim, record_claims, snapshot
+from uinfo.notebook import check_parameters, record_claims, snapshot
+from uinfo.report import stats as S
 
 DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "device", "jobs"}
 
@@ -40,14 +41,38 @@ def test_seed_count_becomes_a_list_and_folders_resolve(tmp_path):
     assert isinstance(p.jobs, int) and p.jobs >= 1
 
 
+def _seeds(values):
+    import pandas as pd
+
+    return pd.Series(values, index=pd.RangeIndex(len(values), name="seed"), dtype=float)
+
+
 def test_claims_are_recorded_and_collected(tmp_path, capsys):
-    rows = [claim("X rises", "mean x", 0.4, 0.05, True, "5 seeds"), claim("Y falls", "mean y", 0.9, None, False)]
-    record_claims("demo", "smoke", rows, tmp_path)
-    assert "[REPRODUCED] X rises" in capsys.readouterr().out
-    md = runner.write_claims(tmp_path).read_text()
-    assert "| X rises | mean x (5 seeds) | 0.400 ± 0.050 | **reproduced** | `demo` (smoke) |" in md
-    assert "**not reproduced**" in md
-    assert json.loads((tmp_path / "claims" / "demo.json").read_text())["profile"] == "smoke"
+    """Each row of CLAIMS.md carries its interval, seeds, prediction (SESOI) and outcome; the top counts outcomes
+    per paper; an untestable row names its precondition; the README table is rewritten between its markers."""
+    rows = [S.verdict("X rises", "mean x", S.t_interval(_seeds([0.4, 0.41, 0.39, 0.4])), 0.05, "bits",
+                      detail="4 seeds"),
+            S.verdict("Y falls", "mean y", S.t_interval(_seeds([0.9, 0.1])), 0.05, "bits", direction=-1,
+                      preconditions=[S.Precondition("the task is solved", False, "0.65", "the paper profile")])]
+    record_claims("checkerboard_demo", "smoke", rows, tmp_path)
+    printed = capsys.readouterr().out
+    assert "[REPRODUCED] X rises -- mean x = 0.4 [0.387, 0.413] (t, 4 seeds; predicted ≥ +0.05 bits)" in printed
+    (tmp_path / "claims" / "old_format.json").write_text(json.dumps({"notebook": "old", "claims": [{"verdict": "x"}]}))
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- claims:start -->\nstale\n<!-- claims:end -->\nrest\n")
+    md = runner.write_claims(tmp_path, readme).read_text()
+    assert ("| X rises | mean x (4 seeds) | 0.4 [0.387, 0.413] | 4 | ≥ +0.05 bits | **reproduced** | "
+            "`checkerboard_demo` (smoke) |") in md
+    assert ("**untestable**: the task is solved (measured: 0.65); holds in: the paper profile") in md
+    assert "| Kleinman et al. (ICLR 2021) | 1 | 0 | 0 | 1 | 2 |" in md
+    assert "re-run these notebooks): old_format" in md
+    assert "stale" in readme.read_text()  # an old claims file: the README table is left alone
+    (tmp_path / "claims" / "old_format.json").unlink()
+    runner.write_claims(tmp_path, readme)
+    text = readme.read_text()
+    assert "stale" not in text and text.startswith("intro") and text.endswith("rest\n") and "| X rises |" in text
+    data = json.loads((tmp_path / "claims" / "checkerboard_demo.json").read_text())
+    assert data["profile"] == "smoke" and data["code_version"] and data["claims"][0]["p_reproduce_holm"] <= 1
 
 
 def test_unknown_notebook_name_is_refused():

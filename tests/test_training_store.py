@@ -130,19 +130,28 @@ def test_profiles_build_configs_and_reject_unknown():
         dynamics_configs("fast")
 
 
+def _trajectory(seed, colour, direction=0.8, epochs=(0, 10, 50, 90, 100)):
+    """Rows of one run's last layer at the given epochs (100 in all: early window 5-20, late window 80-100)."""
+    wobble = 0.01 * ((seed * 7) % 3 - 1)
+    return [dict(run=f"r{seed}", seed=seed, condition="width 5", step=e * 10, epoch=e, epochs=100, layer="hidden2",
+                 variable=var, bits=bits + wobble)
+            for e, c in zip(epochs, colour) for var, bits in (("colour", c), ("direction", direction),
+                                                               ("configuration", 0.9))]
+
+
 def test_dynamics_claims_from_synthetic_records():
-    rows = []
-    for seed in range(3):
-        for step, colour in ((0, 0.5), (10, 0.9), (100, 0.3)):
-            for var, bits in (("colour", colour), ("direction", 0.8), ("configuration", 0.9)):
-                rows.append(dict(run=f"r{seed}", seed=seed, condition="width 5", step=step, epoch=step / 10,
-                                 layer="hidden2", variable=var, bits=bits + 0.01 * seed))
-    claims = dynamics_claims(pd.DataFrame(rows), "width 5", 0.83)
-    colour, direction = claims[0], claims[1]
-    assert colour["verdict"] == "reproduced" and colour["value"] == pytest.approx(0.31 / 0.91, abs=1e-6)
-    assert direction["verdict"] == "reproduced"
-    rows = [dict(r, bits=0.95) if r["variable"] == "colour" and r["step"] == 100 else r for r in rows]
-    assert dynamics_claims(pd.DataFrame(rows), "width 5", 0.83)[0]["verdict"] == "not reproduced"
+    """Window means decide: encoded early (early window above initialization), later discarded (early above late),
+    direction at 90% of its ceiling; no fall contradicts "discarded"; an unsolved task makes it untestable."""
+    df = pd.DataFrame([r for seed in range(4) for r in _trajectory(seed, (0.5, 0.9, 0.6, 0.3, 0.3))])
+    rise, fall, direction = dynamics_claims(df, "width 5", 0.83)
+    assert rise["outcome"] == "reproduced" and rise["estimate"] == pytest.approx(0.4)
+    assert fall["outcome"] == "reproduced" and fall["estimate"] == pytest.approx(0.6) and fall["method"] == "t"
+    assert direction["outcome"] == "reproduced" and direction["estimate"] == pytest.approx(0.8 / 0.83, abs=0.02)
+    kept = pd.DataFrame([r for seed in range(4) for r in _trajectory(seed, (0.5, 0.9, 0.9, 0.93, 0.95))])
+    assert dynamics_claims(kept, "width 5", 0.83)[1]["outcome"] == "contradicted"
+    unsolved = pd.DataFrame([r for seed in range(4) for r in _trajectory(seed, (0.5, 0.9, 0.6, 0.3, 0.3), 0.5)])
+    fall = dynamics_claims(unsolved, "width 5", 0.83)[1]
+    assert fall["outcome"] == "untestable" and "the task is solved" in fall["failed_precondition"]
 
 
 def test_lr_batch_configs_cover_both_sweeps_and_the_grid_once():
@@ -158,23 +167,33 @@ def test_lr_batch_configs_cover_both_sweeps_and_the_grid_once():
 
 
 def test_lr_batch_claims_from_synthetic_records():
-    from uinfo.claims import lr_batch_claims
+    """Only settings that solve the task enter the contrasts (an unsolved lr is named and left out); contrasts are
+    paired within seed; a matched-loss contrast whose small batch fits inside its early window is untestable."""
+    from uinfo.claims import at_matched_loss, lr_batch_claims
 
     rows = []
-    for lr, bs, final in ((0.001, 32, 0.8), (0.1, 32, 0.4), (0.05, 32, 0.5), (0.05, 8, 0.3), (0.05, 9000, 0.7)):
+    settings = ((0.0001, 32, 0.95, 0.3), (0.001, 32, 0.8, 0.8), (0.1, 32, 0.4, 0.8), (0.05, 32, 0.5, 0.8),
+                (0.05, 8, 0.3, 0.8), (0.05, 9000, 0.7, 0.8))
+    for lr, bs, late, direction in settings:
         for seed in range(4):
             run = f"{lr}-{bs}-{seed}"
-            for step, colour in ((0, 0.5), (10, final + 0.01 * seed)):
-                for var, bits in (("colour", colour), ("direction", 0.8)):
-                    rows.append(dict(run=run, seed=seed, lr=lr, batch_size=bs, step=step, epoch=step, layer="hidden2",
-                                     variable=var, bits=bits, val_loss=0.1))
+            shift = 0.03 * seed  # seeds differ a lot, the arms within a seed consistently: pairing matters
+            fit_epoch = 2 if bs == 8 else 60
+            for epoch in (0, 2, 10, 60, 90, 100):
+                loss = 0.1 if epoch >= fit_epoch else 0.5
+                for var, bits in (("colour", (0.5 if epoch == 0 else late) + shift), ("direction", direction)):
+                    rows.append(dict(run=run, seed=seed, lr=lr, batch_size=bs, step=epoch, epoch=epoch, epochs=100,
+                                     layer="hidden2", variable=var, bits=bits, val_loss=0.1, train_loss=loss))
     df = pd.DataFrame(rows)
     df["condition"] = condition_labels(df)
-    by_lr, by_batch, solved, ratio = lr_batch_claims(df, 0.83, 9000)
-    assert by_lr["verdict"] == "reproduced" and by_lr["value"] == pytest.approx(0.4)
-    assert by_batch["verdict"] == "reproduced" and "full batch" in by_batch["statistic"]
-    assert solved["verdict"] == "reproduced"
-    assert ratio["value"] < -0.7 and ratio["verdict"] == "reproduced"
+    by_lr, by_batch, ordering, matched = lr_batch_claims(df, 0.83, 9000, at_matched_loss(df, 0.1))
+    assert by_lr["outcome"] == "reproduced" and by_lr["estimate"] == pytest.approx(0.4)
+    assert "lr 0.001 minus at lr 0.1" in by_lr["statistic"] and by_lr["method"] == "paired t"
+    assert "lr 0.0001, batch 32 (0.36)" in by_lr["detail"]
+    assert by_batch["outcome"] == "reproduced" and "full batch" in by_batch["statistic"]
+    assert "confounded by steps" in by_batch["detail"]
+    assert ordering["estimate"] < -0.7 and ordering["outcome"] == "reproduced" and ordering["method"] == "seed bootstrap"
+    assert matched["outcome"] == "untestable" and "batch 8: epoch 2" in matched["failed_precondition"]
 
 
 def test_store_key_changes_with_config_code_and_data(monkeypatch):

@@ -115,15 +115,61 @@ def test_holm_makes_a_notebook_of_borderline_claims_stricter():
     whose nulls all hold, Holm asks p < 0.05 / 20 of it, and it is inconclusive."""
     borderline = S.t_interval(_seeds([0.10, 0.02, 0.15, 0.07, 0.20, 0.0]))
     alone = S.holm([_row(borderline)])
-    assert 0.0025 < alone[0]["p_positive"] < 0.025 and borderline.low > 0
-    assert alone[0]["outcome"] == "reproduced" and alone[0]["p_positive_holm"] == pytest.approx(
-        2 * alone[0]["p_positive"])
+    assert 0.0025 < alone[0]["p_reproduce"] < 0.025 and borderline.low > 0
+    assert alone[0]["outcome"] == "reproduced" and alone[0]["p_reproduce_holm"] == pytest.approx(
+        2 * alone[0]["p_reproduce"])
     nulls = [_row(S.t_interval(_seeds(np.random.default_rng(i).normal(0, 0.2, 6)))) for i in range(9)]
     family = S.holm([_row(borderline), *nulls])
-    assert family[0]["p_positive_holm"] > 0.05 / 20
+    assert family[0]["p_reproduce_holm"] > 0.05 / 20
     assert family[0]["outcome"] == "inconclusive" and family[0]["seeds_needed"] is not None
     untestable = _row(borderline, preconditions=[S.Precondition("x", False)])
     assert S.holm([untestable, _row(borderline)])[0]["outcome"] == "untestable"  # left out of the family
+
+
+def test_a_claim_of_no_effect_swaps_the_roles():
+    """"bf16 keeps the result", "a linear net does not compress": an interval inside the SESOI reproduces (TOST
+    when two-sided), an effect of at least the SESOI beyond noise contradicts, a wide interval settles nothing."""
+    none = S.t_interval(_seeds([0.01, -0.01, 0.0, 0.005]))
+    assert S.verdict("c", "s", none, 0.05, "bits", 0, predicts="no effect")["outcome"] == "reproduced"
+    assert S.verdict("c", "s", none, 0.05, "bits", 1, predicts="no effect")["outcome"] == "reproduced"
+    big = S.t_interval(_seeds([0.3, 0.32, 0.29, 0.31]))
+    assert S.verdict("c", "s", big, 0.05, "bits", 0, predicts="no effect")["outcome"] == "contradicted"
+    assert S.verdict("c", "s", S.t_interval(-_seeds([0.3, 0.32, 0.29, 0.31])), 0.05, "bits", 0,
+                     predicts="no effect")["outcome"] == "contradicted"  # two-sided: either sign contradicts
+    # one-sided: a decrease does not contradict "no increase"
+    assert S.verdict("c", "s", S.t_interval(-_seeds([0.3, 0.32, 0.29, 0.31])), 0.05, "bits", 1,
+                     predicts="no effect")["outcome"] == "reproduced"
+    # beyond noise but below the SESOI: not a contradiction of "no effect"
+    small = S.t_interval(_seeds([0.02, 0.021, 0.019, 0.02]))
+    assert S.verdict("c", "s", small, 0.05, "bits", 0, predicts="no effect")["outcome"] == "reproduced"
+    wide = S.t_interval(_seeds([0.3, -0.2, 0.1, 0.0]))
+    row = S.verdict("c", "s", wide, 0.05, "bits", 0, predicts="no effect")
+    assert row["outcome"] == "inconclusive" and row["seeds_needed"] > 4
+    paired = S.paired_interval(_seeds([1.0, 2.0, 3.0]) + _seeds([0.001, -0.001, 0.0]), _seeds([1.0, 2.0, 3.0]))
+    assert S.verdict("c", "s", paired, 0.05, "bits", 0, predicts="no effect")["outcome"] == "reproduced"
+
+
+def test_a_reference_value_shifts_the_effect():
+    """"Reaches 90% of the ceiling": reference 0.85 with a SESOI of 0.05."""
+    high = S.t_interval(_seeds([0.95, 0.96, 0.94, 0.95]))
+    low = S.t_interval(_seeds([0.65, 0.66, 0.64, 0.65]))
+    near = S.t_interval(_seeds([0.87, 0.86, 0.88, 0.87]))
+    outcome = lambda i: S.verdict("c", "s", i, 0.05, "fraction", reference=0.85)["outcome"]  # noqa: E731
+    assert (outcome(high), outcome(low), outcome(near)) == ("reproduced", "contradicted", "contradicted")
+    row = S.verdict("c", "s", high, 0.05, "fraction", reference=0.85)
+    assert row["estimate"] == pytest.approx(0.95) and row["reference"] == 0.85  # the statistic, not the effect, is shown
+    boot = S.bootstrap_interval(pd.DataFrame({"x": [0.95, 0.96, 0.94, 0.95]}, index=pd.RangeIndex(4, name="seed")),
+                                lambda t: t["x"].mean(), draws=500)
+    assert S.verdict("c", "s", boot, 0.05, "fraction", reference=0.85)["outcome"] == "reproduced"
+
+
+def test_windows_average_fixed_stretches_of_training():
+    df = pd.DataFrame([dict(seed=s, epoch=e, bits=e + s) for s in (0, 1) for e in (0, 5, 10, 50, 90, 100)])
+    late = S.window_mean(df, "bits", S.Window("late", 0.8, 1.0), 100)
+    assert list(late) == [95.0, 96.0] and S.Window("late", 0.8, 1.0).label(100) == "late window (epochs 80-100)"
+    with pytest.warns(UserWarning, match=r"no checkpoint in the mid window \(epochs 25-45\)"):
+        mid = S.window_mean(df, "bits", S.Window("mid", 0.25, 0.45), 100)
+    assert list(mid) == [50.0, 51.0]  # the checkpoint nearest the window's middle (epoch 35)
 
 
 def test_rule_arguments_are_checked():
@@ -132,6 +178,10 @@ def test_rule_arguments_are_checked():
         _row(interval, direction=2)
     with pytest.raises(ValueError, match="positive"):
         _row(interval, sesoi=0.0)
+    with pytest.raises(ValueError, match="direction"):
+        _row(interval, direction=0)  # two-sided only for a claim of no effect
+    with pytest.raises(ValueError, match="predicts"):
+        S.verdict("c", "s", interval, 0.05, "bits", predicts="maybe")
 
 
 def test_the_report_folder_is_outside_the_code_hash(tmp_path, monkeypatch):

@@ -1,7 +1,6 @@
 """Helpers for the figure notebooks: check papermill parameters, resolve folders, record claims."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -59,22 +58,17 @@ def check_parameters(namespace: dict, baseline: set, declared) -> SimpleNamespac
     return SimpleNamespace(**values)
 
 
-def claim(statement: str, statistic: str, value: float, spread: float | None, reproduced: bool | None,
-          detail: str = "") -> dict:
-    """One claim row: the paper's statement, our statistic with its spread over seeds, and the verdict."""
-    verdict = {True: "reproduced", False: "not reproduced", None: "inconclusive"}[reproduced]
-    return dict(claim=statement, statistic=statistic, value=float(value),
-                spread=None if spread is None else float(spread), verdict=verdict, detail=detail)
-
-
 def record_claims(notebook: str, profile: str, claims: list[dict], figures_dir) -> Path:
-    """Write this notebook's claims to ``<figures_dir>/claims/<notebook>.json`` (collected into CLAIMS.md) and
-    print one verdict line per claim."""
+    """Holm-correct this notebook's claim rows (``uinfo.report.stats.verdict``) together, write them to
+    ``<figures_dir>/claims/<notebook>.json`` (collected into CLAIMS.md) with the code version of the runs, and
+    print one line per claim: estimate, 95% interval, seeds, the prediction against its SESOI, and the outcome."""
+    from .report import stats, table
+    from .store import code_version
+
+    rows = stats.holm(claims)
     out = Path(figures_dir) / "claims" / f"{notebook}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"notebook": notebook, "profile": profile, "claims": claims}, indent=1))
-    for c in claims:
-        spread = "" if c["spread"] is None else f" ± {c['spread']:.3f}"
-        print(f"[{c['verdict'].upper()}] {c['claim']} -- {c['statistic']} = {c['value']:.3f}{spread}"
-              + (f" ({c['detail']})" if c["detail"] else ""))
+    table.write_notebook_claims(out, notebook, profile, rows, code_version())
+    for row in rows:
+        print(table.line(row))
     return out

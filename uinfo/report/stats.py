@@ -9,9 +9,13 @@ of interest (SESOI) fixed beside the claim, the claim's preconditions, and one o
   observed spread;
 - **untestable**: a precondition failed at this profile; the row names it, and where it holds.
 
+A claim that predicts *no* effect (bf16 keeps the result, a linear net does not compress) swaps the roles: an
+equivalence result (the interval inside the SESOI) reproduces it, an effect of at least the SESOI beyond noise
+contradicts it.
+
 Multiplicity: the decisions of one notebook are Holm-corrected together (:func:`holm`), at a family-wise level of
-5%. Each claim contributes two one-sided tests, "the effect is > 0" (for reproduced) and "the effect is < SESOI"
-(for contradicted); at most one of the two null hypotheses is true, and all of them form one Holm family. A
+5%. Each claim contributes two one-sided tests, one whose rejection reproduces it and one whose rejection
+contradicts it; at most one of the two null hypotheses is true, and all of them form one Holm family. A
 notebook with one claim is thus decided at 2.5% per side, the level of its 95% interval; with more claims the
 adjusted levels are stricter. The 95% intervals are shown unadjusted; the row records the adjusted p-values that
 decided.
@@ -21,6 +25,7 @@ Presentation only: nothing here is in the store's code hash.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -60,6 +65,13 @@ class Interval:
     se: float = float("nan")
     df: float = float("nan")
     draws: tuple = ()
+
+    def shift(self, by: float) -> "Interval":
+        """The same interval for the statistic plus ``by`` (an effect measured from a reference value)."""
+        if by == 0:
+            return self
+        return Interval(self.estimate + by, self.low + by, self.high + by, self.n, self.method, self.spread,
+                        self.se, self.df, tuple(np.asarray(self.draws) + by) if self.draws else ())
 
     def one_sided(self, sesoi: float, direction: int) -> tuple[float, float]:
         """p-values of "the effect is <= 0" and of "the effect is >= SESOI", the effect oriented so that the paper
@@ -156,53 +168,85 @@ def seeds_needed(spread: float, sesoi: float, level: float = LEVEL, at_most: int
     return None
 
 
-def outcome(estimate: float, sesoi: float, direction: int, p_positive: float, p_below_sesoi: float,
-            alpha: float = (1 - LEVEL) / 2) -> str:
-    """The outcome of one claim from its one-sided p-values (or, after Holm, the adjusted ones). At the default
-    one-sided level of 2.5% this is the rule stated with the 95% interval: "the interval lies above 0" is
-    ``p_positive < 0.025`` and "the interval lies below the SESOI" is ``p_below_sesoi < 0.025``."""
-    if p_positive < alpha and direction * estimate >= sesoi:
+PREDICTIONS = ("effect", "no effect")
+
+
+def outcome(estimate: float, sesoi: float, direction: int, p_reproduce: float, p_contradict: float,
+            predicts: str = "effect", alpha: float = (1 - LEVEL) / 2) -> str:
+    """The outcome of one claim from its two one-sided p-values (or, after Holm, the adjusted ones); ``estimate``
+    is the effect (the statistic minus its reference).
+
+    - ``predicts="effect"``: ``p_reproduce`` tests "the effect is <= 0" and ``p_contradict`` "the effect is >=
+      SESOI" (oriented by ``direction``); reproduced also needs the estimate to reach the SESOI.
+    - ``predicts="no effect"``: the roles swap. ``p_reproduce`` tests "the effect is >= SESOI" (an equivalence
+      result reproduces) and ``p_contradict`` "the effect is <= 0"; contradicted also needs the estimate to reach
+      the SESOI. ``direction=0`` makes both two-sided (TOST for the equivalence).
+
+    At the default one-sided level of 2.5% this is the rule stated with the 95% interval ("the interval lies
+    above 0" is ``p < 0.025``)."""
+    size = abs(estimate) if direction == 0 else direction * estimate
+    if predicts == "effect":
+        if p_reproduce < alpha and size >= sesoi:
+            return "reproduced"
+        return "contradicted" if p_contradict < alpha else "inconclusive"
+    if p_reproduce < alpha:
         return "reproduced"
-    if p_below_sesoi < alpha:
-        return "contradicted"
-    return "inconclusive"
+    return "contradicted" if p_contradict < alpha and size >= sesoi else "inconclusive"
 
 
-def _settle(row: dict, p_positive: float, p_below_sesoi: float, alpha: float = (1 - LEVEL) / 2) -> None:
+def _settle(row: dict, p_reproduce: float, p_contradict: float, alpha: float = (1 - LEVEL) / 2) -> None:
     """Set a testable row's outcome from these p-values, and the seeds needed when it is inconclusive."""
-    row["outcome"] = outcome(row["estimate"], row["sesoi"], row["direction"], p_positive, p_below_sesoi, alpha)
+    row["outcome"] = outcome(row["estimate"] - row["reference"], row["sesoi"], row["direction"], p_reproduce,
+                             p_contradict, row["predicts"], alpha)
     row["seeds_needed"] = seeds_needed(row["spread"], row["sesoi"]) if row["outcome"] == "inconclusive" else None
 
 
+def _p_values(interval: Interval, sesoi: float, direction: int, predicts: str) -> tuple[float, float]:
+    """(p_reproduce, p_contradict) of a claim, as :func:`outcome` reads them."""
+    if direction == 0:  # two-sided: the effect is absent (|effect| < SESOI) against present (!= 0)
+        up_zero, up_sesoi = interval.one_sided(sesoi, 1)
+        down_zero, down_sesoi = interval.one_sided(sesoi, -1)
+        return max(up_sesoi, down_sesoi), min(1.0, 2 * min(up_zero, down_zero))
+    p_zero, p_sesoi = interval.one_sided(sesoi, direction)
+    return (p_zero, p_sesoi) if predicts == "effect" else (p_sesoi, p_zero)
+
+
 def verdict(claim: str, statistic: str, interval: Interval, sesoi: float, unit: str, direction: int = 1,
-            preconditions: Iterable[Precondition] = (), detail: str = "") -> dict:
-    """One claim row. ``sesoi`` is positive, in ``unit``; ``direction`` +1 when the paper predicts a positive
-    statistic, -1 a negative one. A failed precondition makes the claim untestable, whatever the data say."""
-    if direction not in (1, -1):
-        raise ValueError(f"direction must be +1 or -1, got {direction!r}")
+            preconditions: Iterable[Precondition] = (), detail: str = "", predicts: str = "effect",
+            reference: float = 0.0) -> dict:
+    """One claim row. The effect is the statistic minus ``reference`` (0 for a difference; e.g. 0.85 for "reaches
+    90% of the ceiling" with a SESOI of 0.05). ``sesoi`` is positive, in ``unit``. ``predicts="effect"``: the paper
+    predicts an effect of at least the SESOI, positive (``direction=+1``) or negative (-1).
+    ``predicts="no effect"``: it predicts none (smaller than the SESOI on the ``direction`` side, or on both sides
+    with ``direction=0``). A failed precondition makes the claim untestable, whatever the data say."""
+    if predicts not in PREDICTIONS:
+        raise ValueError(f"predicts must be one of {PREDICTIONS}, got {predicts!r}")
+    if direction not in ((1, -1) if predicts == "effect" else (1, -1, 0)):
+        raise ValueError(f"direction must be +1 or -1 (or 0 for a two-sided 'no effect'), got {direction!r}")
     if not (sesoi > 0):
         raise ValueError(f"the smallest effect of interest must be positive, got {sesoi!r}")
-    p_positive, p_below = interval.one_sided(sesoi, direction)
+    p_reproduce, p_contradict = _p_values(interval.shift(-reference), sesoi, direction, predicts)
     failed = [p for p in preconditions if not p.holds]
     row = dict(claim=claim, statistic=statistic, unit=unit, estimate=interval.estimate, ci_low=interval.low,
                ci_high=interval.high, seeds=interval.n, method=interval.method, sesoi=sesoi, direction=direction,
-               p_positive=p_positive, p_below_sesoi=p_below, spread=interval.spread, detail=detail,
-               failed_precondition=None, holds_where=None, seeds_needed=None)
+               predicts=predicts, reference=reference, p_reproduce=p_reproduce, p_contradict=p_contradict,
+               spread=interval.spread, detail=detail, failed_precondition=None, holds_where=None, seeds_needed=None)
     if failed:
         row.update(outcome="untestable", failed_precondition="; ".join(
             p.name + (f" (measured: {p.measured})" if p.measured else "") for p in failed),
             holds_where="; ".join(p.where for p in failed if p.where) or None)
         return row
-    _settle(row, p_positive, p_below)
+    _settle(row, p_reproduce, p_contradict)
     return row
 
 
 def holm(rows: list[dict], alpha: float = FAMILY_ALPHA) -> list[dict]:
     """Holm-correct the decisions of one notebook's testable claims together (two one-sided tests per claim, one
-    family), then re-decide each outcome from the adjusted p-values. Adds ``p_positive_holm`` and
-    ``p_below_sesoi_holm``; untestable rows are left out of the family and unchanged."""
+    family), then re-decide each outcome from the adjusted p-values. Adds ``p_reproduce_holm`` and
+    ``p_contradict_holm`` and the family's size ``holm_tests``; untestable rows are left out of the family and
+    unchanged."""
     tests = [(i, key) for i, r in enumerate(rows) if r["outcome"] != "untestable"
-             for key in ("p_positive", "p_below_sesoi")]
+             for key in ("p_reproduce", "p_contradict")]
     m = len(tests)
     order = sorted(range(m), key=lambda j: rows[tests[j][0]][tests[j][1]])
     adjusted, running = [0.0] * m, 0.0
@@ -212,7 +256,50 @@ def holm(rows: list[dict], alpha: float = FAMILY_ALPHA) -> list[dict]:
     out = [dict(r) for r in rows]
     for (i, key), p in zip(tests, adjusted):
         out[i][f"{key}_holm"] = p
+        out[i]["holm_tests"] = m
     for r in out:
         if r["outcome"] != "untestable":
-            _settle(r, r["p_positive_holm"], r["p_below_sesoi_holm"], alpha)
+            _settle(r, r["p_reproduce_holm"], r["p_contradict_holm"], alpha)
     return out
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of training fixed in advance, as fractions of the run's length: epochs in [start, end] x length.
+    Window means replace the peak and the minimum of noisy curves, which are biased away from zero even when
+    nothing happens."""
+
+    name: str
+    start: float
+    end: float
+
+    def bounds(self, length: float) -> tuple[float, float]:
+        return self.start * length, self.end * length
+
+    def label(self, length: float) -> str:
+        lo, hi = self.bounds(length)
+        return f"{self.name} window (epochs {lo:.3g}-{hi:.3g})"
+
+
+def window_mean(df: pd.DataFrame, column: str, window: Window, length: float, time: str = "epoch",
+                by: str = "seed") -> pd.Series:
+    """Per ``by`` (seed): the mean of ``column`` over the rows whose ``time`` lies in the window. A group with no
+    checkpoint in the window (a profile with very few checkpoints, such as ``smoke``) uses its checkpoint nearest
+    the window's middle instead, with a warning that names the window."""
+    lo, hi = window.bounds(length)
+    inside = df[(df[time] >= lo - 1e-9) & (df[time] <= hi + 1e-9)]
+    means = inside.groupby(by)[column].mean()
+    missing = sorted(set(df[by]) - set(means.index))
+    if missing:
+        warnings.warn(f"no checkpoint in the {window.label(length)} for {by} {missing}: using the nearest one",
+                      stacklevel=2)
+        middle = (lo + hi) / 2
+        rest = df[df[by].isin(missing)]
+        nearest = rest.loc[(rest[time] - middle).abs().groupby(rest[by]).idxmin()]
+        means = pd.concat([means, nearest.set_index(by)[column]])
+    return means.astype(float)
+
+
+def precondition_at_least(name: str, value: float, threshold: float, fmt: str = "{:.3g}", where: str = "") -> Precondition:
+    """A precondition "value >= threshold", with the measured value in its text."""
+    return Precondition(name, bool(value >= threshold), fmt.format(value), where)
