@@ -248,8 +248,9 @@ def coarse_claims(records: pd.DataFrame, h: dict) -> list[dict]:
 def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
     """The train-fitted decoders (spec 3.6): do they report less coarse information than the held-out ones at the
     end of training (the pilot's collapse)? Late window, paired within run."""
-    held = trajectory_statistics(records, "coarse")
-    fitted = trajectory_statistics(records, "coarse", fit="train_fitted")
+    main = _headline(records)  # without a float32 twin, which would be a second run of its seed
+    held = trajectory_statistics(main, "coarse")
+    fitted = trajectory_statistics(main, "coarse", fit="train_fitted")
     return [S.verdict("(diagnostic, ours) decoders fitted on the network's training images under-report coarse "
                       "information late in training", "held-out minus train-fitted late-window coarse information "
                       "(bits), paired within run", S.paired_interval(_by_seed(held, "late"), _by_seed(fitted, "late")),
