@@ -110,6 +110,22 @@ def test_bootstrap_for_a_statistic_that_is_not_a_mean():
         "inconclusive", "contradicted")
 
 
+def test_few_seeds_get_the_jackknife_not_a_too_narrow_bootstrap():
+    """With 3 seeds a seed bootstrap has 10 distinct resamples: its percentile interval is far too narrow. The
+    jackknife's t interval (2 degrees of freedom) is used instead; for a mean it is exactly the t interval."""
+    values = pd.DataFrame({"x": [0.9, 0.5, 0.7]}, index=pd.RangeIndex(3, name="seed"))
+    jack = S.bootstrap_interval(values, lambda t: t["x"].mean())
+    t = S.t_interval(values["x"])
+    assert jack.method == "seed jackknife" and not jack.draws
+    assert (jack.low, jack.high) == pytest.approx((t.low, t.high))
+    rng = np.random.default_rng(2)
+    rows = [(seed, x, x + rng.normal(0, 0.5)) for seed in range(3) for x in np.linspace(0, 1, 20)]
+    table = pd.DataFrame(rows, columns=["seed", "x", "y"]).set_index("seed")
+    corr = lambda t: float(np.corrcoef(t["x"], t["y"])[0, 1])  # noqa: E731
+    jack = S.bootstrap_interval(table, corr)
+    assert jack.method == "seed jackknife" and jack.low < corr(table) < jack.high
+
+
 def test_holm_makes_a_notebook_of_borderline_claims_stricter():
     """A claim at one-sided p ~ 0.01 is reproduced alone (2.5% per side, the 95% interval's level); among ten claims
     whose nulls all hold, Holm asks p < 0.05 / 20 of it, and it is inconclusive."""

@@ -37,6 +37,7 @@ OUTCOMES = ("reproduced", "contradicted", "inconclusive", "untestable")
 LEVEL = 0.95
 FAMILY_ALPHA = 0.05
 BOOTSTRAP_DRAWS = 10000
+FEW_SEEDS = 5  # below this many seeds a statistic that is not a mean gets the jackknife, not the bootstrap
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,16 @@ def welch_interval(arm, other, level: float = LEVEL) -> Interval:
 def bootstrap_interval(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float], level: float = LEVEL,
                        draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> Interval:
     """A statistic that is not a mean over seeds (a correlation, a ratio of means): ``statistic(table)`` on the
-    whole table, with a percentile interval from resampling its seeds (the table's index) with replacement."""
+    whole table, with a percentile interval from resampling its seeds (the table's index) with replacement.
+    With fewer than ``FEW_SEEDS`` seeds the bootstrap has too few distinct resamples (10 with 3 seeds) and its
+    percentile interval is far too narrow: the seed jackknife's t interval is used instead."""
     seeds = pd.Index(table.index.unique())
     estimate = float(statistic(table))
     n = len(seeds)
     if n < 2:
         return Interval(estimate, -math.inf, math.inf, n, "seed bootstrap", float("nan"))
+    if n < FEW_SEEDS:
+        return jackknife_interval(table, statistic, level)
     rng = np.random.default_rng(seed)
     groups = [table.loc[[s]] for s in seeds]
     values = np.array([statistic(pd.concat([groups[j] for j in rng.integers(0, n, n)])) for _ in range(draws)])
@@ -154,6 +159,21 @@ def bootstrap_interval(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], 
     low, high = (float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
     return Interval(estimate, low, high, n, "seed bootstrap", float(values.std(ddof=1)) * math.sqrt(n),
                     draws=tuple(values))
+
+
+def jackknife_interval(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float],
+                       level: float = LEVEL) -> Interval:
+    """The seed jackknife: pseudo-values n * T(all) - (n - 1) * T(all but seed i), and a t interval with n - 1
+    degrees of freedom around T(all)."""
+    seeds = pd.Index(table.index.unique())
+    n = len(seeds)
+    estimate = float(statistic(table))
+    leave_out = np.array([statistic(table[table.index != s]) for s in seeds], dtype=float)
+    if n < 2 or not np.isfinite(leave_out).all():
+        return Interval(estimate, -math.inf, math.inf, n, "seed jackknife", float("nan"))
+    pseudo = n * estimate - (n - 1) * leave_out
+    sd = float(pseudo.std(ddof=1))
+    return _t(estimate, sd / math.sqrt(n), n - 1, n, "seed jackknife", sd, level)
 
 
 def seeds_needed(spread: float, sesoi: float, level: float = LEVEL, at_most: int = 10000) -> int | None:
