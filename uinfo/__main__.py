@@ -31,6 +31,10 @@ def main(argv=None) -> int:
     w.add_argument("--partition", default=None, help="Slurm partition")
     w.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     w.add_argument("--no-wait", action="store_true", help="submit and return (the notebooks read the store later)")
+    b = sub.add_parser("results", help="the shipped results bundle (bundle/<profile>): export the store into it")
+    b.add_argument("action", choices=["export"])
+    b.add_argument("--profile", default="quick", choices=PROFILES)
+    b.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     p = sub.add_parser("prepare", help="write parameterized, unexecuted notebooks (for nbval)")
     p.add_argument("--profile", default="smoke", choices=PROFILES)
     p.add_argument("--output", required=True, type=Path)
@@ -54,6 +58,19 @@ def main(argv=None) -> int:
         if args.no_wait and report.jobs:
             print("submitted jobs: " + " ".join(report.jobs))
         return 1 if report.failed else 0
+    if args.command == "results":
+        from .paths import default_store
+        from .report import bundle
+
+        try:
+            index = bundle.export(args.profile, args.store_dir or default_store())
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        size = index["bytes"].sum() / 1e6
+        print(f"bundle/{args.profile}: {len(index)} runs of code version {index['code_version'].iloc[0]}, "
+              f"{size:.1f} MB ({', '.join(f'{e} {n}' for e, n in index['experiment'].value_counts().items())})")
+        return 0
     if args.command == "prepare":
         extra = {k: str(v) for k, v in (("store_dir", args.store_dir), ("figures_dir", args.figures_dir)) if v}
         for path in runner.prepare(runner.available(), args.profile, args.output, extra):

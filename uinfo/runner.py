@@ -60,6 +60,17 @@ def _accepted(path: Path, extra: dict | None) -> dict:
     return {k: v for k, v in (extra or {}).items() if k in declared or k not in RUNNER_OPTIONS}
 
 
+def restore_bundle(profile: str, store_root: Path) -> dict:
+    """Copy the shipped results of this profile (``bundle/<profile>``) into the store where they are missing, so
+    the notebooks re-plot them instead of training; says how many."""
+    from .report import bundle
+
+    counts = bundle.restore(profile, store_root)
+    if any(counts.values()):
+        print(bundle.describe(counts, profile), flush=True)
+    return counts
+
+
 def prefetch(names: list[str], profile: str, store_dir: Path | None = None, workers: int | None = None) -> int:
     """Compute the missing training runs of the selected CIFAR notebooks in one pool of ``workers`` processes
     (default: one per core; one process on a GPU), longest first, before any notebook starts. Notebook by
@@ -116,6 +127,7 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
     cores = max(1, (os.cpu_count() or 1) // jobs)
     failed, timings = [], {}
     store_dir = (extra or {}).get("store_dir")
+    restore_bundle(profile, Path(store_dir) if store_dir else default_store())
     prefetch(names, profile, Path(store_dir) if store_dir else None)
 
     def one(i: int, name: str) -> None:
