@@ -71,3 +71,30 @@ def test_no_bundle_is_a_no_op_and_an_empty_store_cannot_be_exported(tmp_path):
                                                                                        other_code=0)
     with pytest.raises(ValueError, match="run ./run_all.sh --profile quick first"):
         bundle.export("quick", tmp_path / "empty", tmp_path / "bundle")
+
+
+def _claims(folder, name, code, **changes):
+    from uinfo.report import stats as S
+
+    row = S.verdict("X rises", "mean x", S.t_interval(pd.Series([0.40, 0.41, 0.39])), 0.05, "bits")
+    row.update(changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    from uinfo.report.table import write_notebook_claims
+
+    write_notebook_claims(folder / f"{name}.json", name, "quick", [row], code)
+
+
+def test_the_check_names_the_notebook_and_the_claim_that_changed(tmp_path):
+    from uinfo.report.check import compare
+
+    _claims(tmp_path / "old", "demo", "abc")
+    _claims(tmp_path / "new", "demo", "abc", estimate=0.4002)  # equal to 3 significant digits
+    assert compare(tmp_path / "old", tmp_path / "new", "abc") == []
+    _claims(tmp_path / "new", "demo", "abc", estimate=0.43, outcome="inconclusive")
+    (problem,) = compare(tmp_path / "old", tmp_path / "new", "abc")
+    assert problem.startswith("demo: claim 'X rises' changed in outcome, estimate")
+    stale = compare(tmp_path / "old", tmp_path / "old", "newer")
+    assert stale == ["demo: the committed claims come from code version abc, the code is newer: re-run "
+                     "./run_all.sh --only demo"]
+    _claims(tmp_path / "new", "other", "abc")
+    assert "other: no committed claims file" in compare(tmp_path / "old", tmp_path / "new", "abc")[-1]

@@ -35,6 +35,10 @@ def main(argv=None) -> int:
     b.add_argument("action", choices=["export"])
     b.add_argument("--profile", default="quick", choices=PROFILES)
     b.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
+    c = sub.add_parser("check", help="re-plot every notebook from the bundle (no training) and compare its claims "
+                                     "with the committed ones (what CI runs)")
+    c.add_argument("--profile", default="quick", choices=PROFILES)
+    c.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks at a time (default 2)")
     p = sub.add_parser("prepare", help="write parameterized, unexecuted notebooks (for nbval)")
     p.add_argument("--profile", default="smoke", choices=PROFILES)
     p.add_argument("--output", required=True, type=Path)
@@ -71,6 +75,10 @@ def main(argv=None) -> int:
         print(f"bundle/{args.profile}: {len(index)} runs of code version {index['code_version'].iloc[0]}, "
               f"{size:.1f} MB ({', '.join(f'{e} {n}' for e, n in index['experiment'].value_counts().items())})")
         return 0
+    if args.command == "check":
+        from .report import check
+
+        return 1 if check.check(args.profile, args.jobs) else 0
     if args.command == "prepare":
         extra = {k: str(v) for k, v in (("store_dir", args.store_dir), ("figures_dir", args.figures_dir)) if v}
         for path in runner.prepare(runner.available(), args.profile, args.output, extra):
