@@ -109,11 +109,15 @@ def test_runner_runs_notebooks_in_parallel_sharing_the_cores(tmp_path, capsys, m
     # each notebook writes the jobs it was given; the one without a jobs parameter must not get one
     _notebook(src / "a.ipynb", f"open(r'{out}/a.txt', 'w').write(str(jobs))", 'profile = "quick"\njobs = None')
     _notebook(src / "b.ipynb", f"open(r'{out}/b.txt', 'w').write(str(jobs))", 'profile = "quick"\njobs = None')
-    _notebook(src / "c.ipynb", "assert 'jobs' not in globals()")
+    # and each kernel's torch gets its share of the cores (two kernels at one thread per core would oversubscribe)
+    _notebook(src / "c.ipynb", "assert 'jobs' not in globals()\nimport torch\n"
+                               f"open(r'{out}/c.txt', 'w').write(str(torch.get_num_threads()))")
     monkeypatch.setattr(runner.os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     assert runner.run(["a", "b", "c"], "smoke", notebook_dir=src, out_dir=out, figures_dir=tmp_path / "fig",
                       jobs=2) == 0
     assert (out / "a.txt").read_text() == "2" and (out / "b.txt").read_text() == "2"
+    assert (out / "c.txt").read_text() == "2" and "OMP_NUM_THREADS" not in runner.os.environ  # restored
     assert "all 3 notebook(s) ran" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="jobs"):
         runner.run(["a"], "smoke", notebook_dir=src, out_dir=out, jobs=0)

@@ -192,7 +192,8 @@ def test_lr_batch_claims_from_synthetic_records():
     assert "lr 0.0001, batch 32 (0.36)" in by_lr["detail"]
     assert by_batch["outcome"] == "reproduced" and "full batch" in by_batch["statistic"]
     assert "confounded by steps" in by_batch["detail"]
-    assert ordering["estimate"] < -0.7 and ordering["outcome"] == "reproduced" and ordering["method"] == "seed bootstrap"
+    assert ordering["estimate"] < -0.7 and ordering["outcome"] == "reproduced"
+    assert ordering["method"] == "seed jackknife"  # 4 seeds: too few for a seed bootstrap
     assert matched["outcome"] == "untestable" and "batch 8: epoch 2" in matched["failed_precondition"]
 
 

@@ -11,6 +11,7 @@ from .notebook import PROFILES
 from .paths import REPO_ROOT, default_figures, default_store
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def available() -> list[str]:
@@ -150,8 +151,22 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
         timings[name] = time.perf_counter() - t0
         print(f"[{i}/{len(names)}] {name}: {status} in {timings[name]:.0f} s", flush=True)
 
-    with ThreadPoolExecutor(jobs) as pool:  # each notebook runs in its own kernel process
-        list(pool.map(one, range(1, len(names) + 1), names))
+    # Each kernel's own threads get its share of the cores too: a notebook that computes in-process (jobs=1)
+    # would otherwise run torch at one thread per core, and two such kernels side by side oversubscribe the CPU
+    # (spinning threads, several times slower). The kernels inherit this process's environment.
+    pinned = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    if jobs > 1:
+        for k in THREAD_VARIABLES:
+            os.environ.setdefault(k, str(cores))
+    try:
+        with ThreadPoolExecutor(jobs) as pool:  # each notebook runs in its own kernel process
+            list(pool.map(one, range(1, len(names) + 1), names))
+    finally:
+        for k, v in pinned.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     # the README's results table is the quick profile's, from the default figures folder
     write_claims(figures_dir, REPO_ROOT / "README.md" if figures_dir == default_figures("quick") and profile == "quick"
                  else None)

@@ -57,6 +57,9 @@ def outcome_text(row: dict) -> str:
         return f"**untestable**: {row['failed_precondition']}{where}"
     if row["outcome"] == "inconclusive":
         need = row.get("seeds_needed")
+        if need and need <= row["seeds"]:
+            return ("**inconclusive** (the interval is already about ±SESOI wide; the effect lies near the SESOI, "
+                    "and the Holm-corrected tests need more seeds to place it)")
         return "**inconclusive**" + (f" (~{need} seeds for a ±SESOI interval)" if need else "")
     return f"**{row['outcome']}**"
 
