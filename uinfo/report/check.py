@@ -76,7 +76,8 @@ def check(profile: str = "quick", jobs: int = 2) -> int:
                             f"{code}: regenerate the results (./run_all.sh) and the bundle (python -m uinfo "
                             "results export)")
         before = {p.parent for p in (tmp / "store").glob("*/*/meta.json")}
-        failed = runner.run(runner.available(), profile, {"store_dir": str(tmp / "store")},
+        failed = runner.run(runner.available(), profile,
+                            {"store_dir": str(tmp / "store"), "figures_dir": str(tmp / "figures")},
                             out_dir=tmp / "executed", figures_dir=tmp / "figures", jobs=jobs)
         if failed:
             problems.append(f"{failed} notebook(s) failed to execute at {profile} from the bundle")
