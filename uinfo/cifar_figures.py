@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .claims import EARLY, LATE, _sem
+from .claims import EARLY, LATE, _by_seed, _sem
 from .plotting import mean_sem, use_style
 from .report import stats as S
 
@@ -204,10 +204,6 @@ def comparison_figure(records: pd.DataFrame, h: dict, title: str):
 
 # ---------------------------------------------------------------------------------------------------------------
 # claims
-
-def _by_seed(stats: pd.DataFrame, column: str) -> pd.Series:
-    return stats.set_index("seed")[column].astype(float)
-
 
 def _windows(stats: pd.DataFrame) -> str:
     length = stats["length"].iloc[0]
