@@ -4,6 +4,7 @@
 #   ./run_all.sh --profile paper      the papers' own settings (meant for a GPU)
 #   ./run_all.sh --only NAME [NAME]   some notebooks;   ./run_all.sh --list   what there is
 #   ./run_all.sh --jobs 2             two notebooks at a time;  --store-dir DIR  another results store
+#   ./run_all.sh --no-bundle          compute what the store lacks instead of restoring bundle/<profile>
 # Exits non-zero, naming each notebook that failed.
 set -euo pipefail
 cd "$(dirname "$0")"

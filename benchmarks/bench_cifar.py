@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from uinfo.experiments import cifar as cf
+from uinfo.profiles import cifar as cfp
 from uinfo.training import autocast
 
 NUMERICS = {"float32": ("float32", False), "float32 channels-last": ("float32", True),
@@ -84,7 +85,7 @@ def throughput(model_name: str, width: float, numerics: str, steps: int, batch: 
 
 def measuring_cost(model_name: str, epochs: int, dataset: str = "cifar10") -> dict:
     """The same short `quick` run with the measuring callback and with a no-op callback."""
-    base = cf.base_config("quick", dataset, model_name, epochs=epochs, measure_epochs=tuple(range(epochs + 1)))
+    base = cfp.base_config("quick", dataset, model_name, epochs=epochs, measure_epochs=tuple(range(epochs + 1)))
     t0 = time.perf_counter()
     records = cf.run_cifar(base, device="cpu")
     with_probe = time.perf_counter() - t0
@@ -112,7 +113,7 @@ def decoder_cost(dataset: str = "cifar100", model_name: str = "allcnn", repeats:
     from uinfo.estimators import cross_fitted_usable_information_batch
     from uinfo.estimators import usable
 
-    config = cf.base_config("quick", dataset, model_name, epochs=1, measure_epochs=(0, 1))
+    config = cfp.base_config("quick", dataset, model_name, epochs=1, measure_epochs=(0, 1))
     data = cf.CIFARData(config, torch.device("cpu"))
     model = cf.build_model(config, torch.device("cpu"))
     cf.train_sgd(model, data.x_train, data.labels_train["coarse"], config.sgd(), 0, [], lambda *a: None, None,

@@ -10,7 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from uinfo.experiments.checkerboard import checkerboard_runs, dynamics_configs
+from uinfo.experiments.checkerboard import checkerboard_runs
+from uinfo.profiles.checkerboard import dynamics_configs
 from uinfo.store import Store
 from uinfo.sweep import run_sweep
 

@@ -213,7 +213,7 @@ def test_a_run_killed_during_run_all_resumes_when_restarted(tmp_path, store):
 # --- a profile that asks for the full training set ----------------------------------------------------------------
 
 def test_paper_with_a_subset_file_stops_before_compute_unless_overridden(tmp_path, monkeypatch, capsys):
-    from uinfo.experiments import cifar as cf
+    from uinfo.profiles import cifar as cfp
 
     np.savez(tmp_path / "cifar10.npz", **_arrays(n_train=30, n_test=20))
     monkeypatch.setenv("UINFO_DATA", str(tmp_path))
@@ -221,16 +221,16 @@ def test_paper_with_a_subset_file_stops_before_compute_unless_overridden(tmp_pat
     with pytest.raises(DataError, match=r"this profile trains on the full cifar10 training set \(50000 images\), but "
                                         r".*cifar10.npz holds 30\. Get the full set: .*; or run the quick profile, .*; "
                                         r"or, to run these settings on the subset on purpose, set UINFO_ALLOW_SUBSET=1"):
-        cf.coarse_configs("paper", "cifar10", "allcnn")
+        cfp.coarse_configs("paper", "cifar10", "allcnn")
     monkeypatch.setenv("UINFO_ALLOW_SUBSET", "1")
-    configs = cf.coarse_configs("paper", "cifar10", "allcnn")
+    configs = cfp.coarse_configs("paper", "cifar10", "allcnn")
     assert {c.n_train for c in configs} == {30}  # recorded in the config (the store key) and so in every record
     assert "UINFO_ALLOW_SUBSET=1, so this run uses the 30 training images" in capsys.readouterr().out
 
 
 def test_mnist_needs_its_full_training_file_before_compute(tmp_path):
-    from uinfo.experiments import goldfeld as gf
+    from uinfo.profiles import goldfeld as gfp
 
     np.savez(tmp_path / "mnist.npz", **_arrays("mnist", n_train=100, n_test=20))
     with pytest.raises(DataError, match=r"asked for 60000 train images of mnist but .*mnist.npz holds 100"):
-        gf.mnist_configs("smoke", data_dir=tmp_path)
+        gfp.mnist_configs("smoke", data_dir=tmp_path)

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from uinfo.experiments.checkerboard import (CheckerboardConfig, _schedule, architecture_configs, checkerboard_runs,
-                                            initialization_configs, layers_configs, run_checkerboard)
+from uinfo.experiments.checkerboard import CheckerboardConfig, _schedule, checkerboard_runs, run_checkerboard
+from uinfo.profiles.checkerboard import architecture_configs, initialization_configs, layers_configs
 from uinfo.models import RecurrentClassifier
 from uinfo.store import Store
 from uinfo.tasks.checkerboard import GRACE_STEPS, checkerboard, checkerboard_trials

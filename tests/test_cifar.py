@@ -7,11 +7,12 @@ import pytest
 import torch
 
 from uinfo.experiments import cifar as cf
+from uinfo.profiles import cifar as cfp
 from uinfo.store import Store
 
 
 def _tiny(**changes):
-    return cf.base_config("smoke", "cifar10", "allcnn", **changes)
+    return cfp.base_config("smoke", "cifar10", "allcnn", **changes)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -32,13 +33,13 @@ def test_invalid_settings_fail_before_any_compute(change, message):
 
 def test_unknown_profile_is_an_error():
     with pytest.raises(ValueError, match="profile must be one of"):
-        cf.coarse_configs("fast", "cifar10", "allcnn")
+        cfp.coarse_configs("fast", "cifar10", "allcnn")
 
 
 def test_configs_carry_the_data_files_hash():
-    configs = cf.coarse_configs("smoke", "cifar10", "resnet18")
+    configs = cfp.coarse_configs("smoke", "cifar10", "resnet18")
     assert len(configs[0].data_sha256) == 64
-    assert cf.lr_batch_configs("smoke")[0] == cf.coarse_configs("smoke", "cifar10", "allcnn")[0]  # shared baseline
+    assert cfp.lr_batch_configs("smoke")[0] == cfp.coarse_configs("smoke", "cifar10", "allcnn")[0]  # shared baseline
 
 
 def test_a_run_records_every_layer_variable_and_epoch():
@@ -112,21 +113,24 @@ def test_augmentation_keeps_shapes_and_moves_pixels():
     assert out.shape == x.shape and not torch.equal(out, x)
 
 
-def test_run_all_prefetches_the_cifar_runs_once_longest_first(tmp_path, monkeypatch):
-    from uinfo import runner
+def test_run_all_prefetches_every_family_once_longest_first(tmp_path, monkeypatch):
+    from uinfo import registry, runner
 
     names = ["cifar10_allcnn_coarse", "cifar_initialization"]  # share the from-scratch run
-    unique = {Store(tmp_path).path(cf.EXPERIMENT, c) for n in names for c in cf.notebook_configs(n, "smoke")}
-    seen = []
-    original = cf.cifar_runs
-    monkeypatch.setattr(cf, "cifar_runs", lambda configs, *a, **k: seen.append(list(configs)) or original(
-        configs, *a, **k))
-    assert runner.prefetch(names + ["checkerboard_dynamics"], "smoke", tmp_path, workers=1) == len(unique) == 3
-    costs = [cf.relative_cost(c) for c in seen[0]]
+    unique = {Store(tmp_path).path(cf.EXPERIMENT, c) for n in names for c in cfp.notebook_configs(n, "smoke")}
+    neurons = registry.notebook("single_neuron").configs("smoke")
+    seen = {}
+    original = registry.runs
+    monkeypatch.setattr(registry, "runs", lambda e, configs, *a, **k: seen.setdefault(e, list(configs)) and original(
+        e, configs, *a, **k))
+    # sp_estimator_validation stores nothing: nothing to prefetch for it
+    computed = runner.prefetch(names + ["single_neuron", "sp_estimator_validation"], "smoke", tmp_path, workers=1)
+    assert computed == len(unique) + len(neurons) == 3 + len(neurons)
+    assert set(seen) == {"cifar", "single_neuron"}
+    costs = [cfp.relative_cost(c) for c in seen["cifar"]]
     assert costs == sorted(costs, reverse=True)
     assert all((path / "records.csv").exists() for path in unique)
-    assert runner.prefetch(names, "smoke", tmp_path, workers=1) == 0  # all stored: nothing computed
-    assert runner.prefetch(["checkerboard_dynamics"], "smoke", tmp_path) == 0
+    assert runner.prefetch(names + ["single_neuron"], "smoke", tmp_path, workers=1) == 0  # all stored
 
 
 def test_prefetch_without_data_leaves_the_error_to_the_notebooks(tmp_path, monkeypatch, capsys):
@@ -135,6 +139,6 @@ def test_prefetch_without_data_leaves_the_error_to_the_notebooks(tmp_path, monke
 
     def no_data(*args, **kwargs):
         raise DataError("no arrays file cifar10.npz")
-    monkeypatch.setattr(cf, "load_images", no_data)
+    monkeypatch.setattr(cfp, "load_images", no_data)
     assert runner.prefetch(["cifar10_allcnn_coarse"], "smoke", tmp_path, workers=1) == 0
-    assert "[prefetch] skipped: no arrays file cifar10.npz" in capsys.readouterr().err
+    assert "[prefetch] cifar10_allcnn_coarse skipped: no arrays file cifar10.npz" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from uinfo.experiments import goldfeld as gf
+from uinfo.profiles import goldfeld as gfp
 from uinfo.models import NoisyCNN, NoisyMLPStack
 from uinfo.tasks.images import DataError
 
@@ -82,9 +83,9 @@ def test_configs_fail_before_compute():
     with pytest.raises(ValueError, match="seeds"):
         gf.SZTConfig(seeds=())
     with pytest.raises(ValueError, match="unknown SZT variant"):
-        gf.szt_configs("smoke", ["tanh", "sigmoid"])
+        gfp.szt_configs("smoke", ["tanh", "sigmoid"])
     with pytest.raises(ValueError, match="profile"):
-        gf.szt_configs("fast")
+        gfp.szt_configs("fast")
     with pytest.raises(ValueError, match="labels"):
         gf.NeuronConfig(labels=(0, 1, 1))
     with pytest.raises(ValueError, match="60000"):
@@ -98,7 +99,7 @@ def test_szt_data_errors_name_the_file(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="no arrays file .*szt.npz, and downloading the SZT set .* failed") as err:
         gf.szt_data(data_dir=tmp_path)
     assert "shared" not in str(err.value)
-    config = gf.szt_configs("smoke")["tanh"].replace(data_sha256="0" * 64)
+    config = gfp.szt_configs("smoke")["tanh"].replace(data_sha256="0" * 64)
     with pytest.raises(DataError, match="sha256"):
         gf.szt_data(config)
 
@@ -136,7 +137,7 @@ def test_linear_reference_is_the_exact_gaussian_information():
 
     sp = sp_mutual_information(samples[1], 0.01, n_mc=4, labels=labels, seed=1)
     assert abs(sp.mi - exact[1]["mi_exact"]) < 4 * math.hypot(sp.se, exact[1]["se_exact"]) + 1e-6
-    records, _ = gf.run_szt(gf.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
+    records, _ = gf.run_szt(gfp.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
     assert records[["mi_exact", "se_exact", "mi_y_exact", "se_y_exact"]].notna().all().all()
 
 

@@ -211,8 +211,9 @@ def test_sp_estimates_of_a_trained_szt_net_stay_within_their_bounds():
     """A small noisy SZT net trained for a few epochs: on every record, 0 - 2 s.e. <= I(X;T_l) <= ln 4096 and
     0 - 2 s.e. <= I(T_l;Y) <= H(Y) (the labels' empirical entropy), and h(T_l|X) >= h(Z) - 2 s.e."""
     from uinfo.experiments import goldfeld as gf
+    from uinfo.profiles import goldfeld as gfp
 
-    config = gf.szt_configs("smoke")["tanh"].replace(epochs=30, n_checkpoints=5)
+    config = gfp.szt_configs("smoke")["tanh"].replace(epochs=30, n_checkpoints=5)
     records, _ = gf.run_szt(config)
     labels = gf.szt_data(config)
     y = np.concatenate([labels.y_train.numpy(), labels.y_test.numpy()])

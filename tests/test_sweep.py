@@ -41,3 +41,27 @@ def test_bad_sweep_settings_fail_before_submitting(tmp_path, bad, message):
 def test_sweep_command_line(tmp_path, capsys):
     assert main(["sweep", "checkerboard_nope", "--store-dir", str(tmp_path)]) == 2
     assert "unknown sweep" in capsys.readouterr().err
+
+
+def test_every_notebook_is_registered_and_every_storing_one_can_be_swept():
+    from uinfo import registry, runner
+
+    assert set(registry.NOTEBOOKS) == set(runner.available())
+    assert set(sweep.sweepable()) == set(runner.available()) - {"sp_estimator_validation"}
+    for name in sweep.sweepable():
+        configs = sweep.plan(name, "smoke")
+        assert configs and {registry.experiment_of(c).name for c in configs} == {registry.notebook(name).experiment}
+
+
+def test_a_goldfeld_notebook_is_swept_like_the_checkerboard(tmp_path):
+    report = sweep.sweep("single_neuron", "smoke", "local", workers=1, store_dir=tmp_path / "s",
+                         folder=tmp_path / "jobs")
+    n = len(sweep.plan("single_neuron", "smoke"))
+    assert (report.total, report.computed, report.failed) == (n, n, [])
+
+
+@pytest.mark.parametrize("name", ["cifar_lr_batch", "mnist_cnn_clustering", "szt_variants"])
+def test_sweep_help_accepts_every_family(name, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["sweep", name, "--help"])
+    assert exit_.value.code == 0 and "--executor" in capsys.readouterr().out

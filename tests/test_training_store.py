@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from uinfo.claims import condition_labels, dynamics_claims, transient_statistics
-from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs, dynamics_configs, run_checkerboard
+from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs, run_checkerboard
+from uinfo.profiles.checkerboard import dynamics_configs
 from uinfo.models import MLP
 from uinfo.probing import extract
 from uinfo.store import Store, config_key
@@ -155,7 +156,7 @@ def test_dynamics_claims_from_synthetic_records():
 
 
 def test_lr_batch_configs_cover_both_sweeps_and_the_grid_once():
-    from uinfo.experiments.checkerboard import FULL_BATCH, lr_batch_configs
+    from uinfo.profiles.checkerboard import FULL_BATCH, lr_batch_configs
 
     cfgs = lr_batch_configs("quick")
     pairs = {(c.lr, c.batch_size) for c in cfgs}
@@ -210,5 +211,5 @@ def test_store_key_changes_with_config_code_and_data(monkeypatch):
     base = config_key("cifar", ImageRun())
     assert config_key("cifar", ImageRun(seed=1)) != base
     assert config_key("cifar", ImageRun(data_sha256="b" * 64)) != base  # other data file, other key
-    monkeypatch.setattr(store_module, "code_version", lambda: "edited-code")
+    monkeypatch.setattr(store_module, "run_code_version", lambda config: "edited-code")
     assert config_key("cifar", ImageRun()) != base

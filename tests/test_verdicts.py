@@ -8,7 +8,6 @@ import pytest
 from scipy import stats as st
 
 from uinfo.report import stats as S
-from uinfo.store import code_version
 
 SEEDS = pd.RangeIndex(8, name="seed")
 
@@ -198,26 +197,6 @@ def test_rule_arguments_are_checked():
         _row(interval, direction=0)  # two-sided only for a claim of no effect
     with pytest.raises(ValueError, match="predicts"):
         S.verdict("c", "s", interval, 0.05, "bits", predicts="maybe")
-
-
-def test_the_report_folder_is_outside_the_code_hash(tmp_path, monkeypatch):
-    import uinfo.store as store_module
-
-    package = tmp_path / "uinfo"
-    (package / "report").mkdir(parents=True)
-    (package / "store.py").write_text("x = 1\n")
-    monkeypatch.setattr(store_module, "PACKAGE_DIR", package)
-    code_version.cache_clear()
-    try:
-        before = code_version()
-        code_version.cache_clear()
-        (package / "report" / "stats.py").write_text("y = 2\n")
-        assert code_version() == before
-        code_version.cache_clear()
-        (package / "store.py").write_text("x = 2\n")
-        assert code_version() != before
-    finally:
-        code_version.cache_clear()
 
 
 def test_information_bounds_count_breaks_beyond_the_monte_carlo_error():

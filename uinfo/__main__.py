@@ -18,6 +18,8 @@ def main(argv=None) -> int:
     r.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="run N notebooks at a time (each gets cores / N worker processes); default 1")
     r.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
+    r.add_argument("--no-bundle", action="store_true",
+                   help="do not restore the shipped runs of bundle/<profile>: compute whatever the store lacks")
     sub.add_parser("list", help="list the notebooks")
     w = sub.add_parser("sweep", help="compute a figure's training runs into the store (local processes or Slurm)")
     w.add_argument("name", help="the figure's notebook name, e.g. checkerboard_lr_batch")
@@ -72,8 +74,10 @@ def main(argv=None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
         size = index["bytes"].sum() / 1e6
-        print(f"bundle/{args.profile}: {len(index)} runs of code version {index['code_version'].iloc[0]}, "
-              f"{size:.1f} MB ({', '.join(f'{e} {n}' for e, n in index['experiment'].value_counts().items())})")
+        versions = index.groupby("experiment")["code_version"].agg(lambda v: "/".join(sorted(set(v))))
+        counts = index["experiment"].value_counts()
+        print(f"bundle/{args.profile}: {len(index)} runs, {size:.1f} MB ("
+              + ", ".join(f"{e} {counts[e]} at code version {versions[e]}" for e in sorted(counts.index)) + ")")
         return 0
     if args.command == "check":
         from .report import check
@@ -85,7 +89,8 @@ def main(argv=None) -> int:
             print(path)
         return 0
     extra = {"store_dir": str(args.store_dir)} if args.store_dir else None
-    return 1 if runner.run(runner.select(args.only), args.profile, extra, jobs=args.jobs) else 0
+    return 1 if runner.run(runner.select(args.only), args.profile, extra, jobs=args.jobs,
+                           bundle=not args.no_bundle) else 0
 
 
 if __name__ == "__main__":

@@ -62,13 +62,21 @@ def record_claims(notebook: str, profile: str, claims: list[dict], figures_dir) 
     """Holm-correct this notebook's claim rows (``uinfo.report.stats.verdict``) together, write them to
     ``<figures_dir>/claims/<notebook>.json`` (collected into CLAIMS.md) with the code version of the runs, and
     print one line per claim: estimate, 95% interval, seeds, the prediction against its SESOI, and the outcome."""
+    from . import registry
     from .report import stats, table
-    from .store import code_version
 
     rows = stats.holm(claims)
     out = Path(figures_dir) / "claims" / f"{notebook}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.write_notebook_claims(out, notebook, profile, rows, code_version())
+    table.write_notebook_claims(out, notebook, profile, rows, registry.code_versions(notebook))
     for row in rows:
         print(table.line(row))
     return out
+
+
+def run_jobs(jobs):
+    """Worker processes for a notebook's missing runs: one on a GPU (one run per GPU), else ``jobs`` (None: one
+    per CPU core)."""
+    import torch
+
+    return 1 if torch.cuda.is_available() else jobs

@@ -73,49 +73,66 @@ def restore_bundle(profile: str, store_root: Path) -> dict:
 
 
 def prefetch(names: list[str], profile: str, store_dir: Path | None = None, workers: int | None = None) -> int:
-    """Compute the missing training runs of the selected CIFAR notebooks in one pool of ``workers`` processes
-    (default: one per core; one process on a GPU), longest first, before any notebook starts. Notebook by
-    notebook, a core idles whenever a notebook's last run trains alone; pooled, the cores stay busy until the
-    last few runs. The notebooks then read every run from the store. Returns the number of runs computed; a
-    failure is reported and left to the notebook that needs the run (it computes it again and stops there)."""
+    """Compute the missing stored runs of the selected notebooks (any family, through ``uinfo.registry``) in one
+    pool of ``workers`` processes per experiment (default: one per core; one process on a GPU), longest first,
+    before any notebook starts. Notebook by notebook, a core idles whenever a notebook's last run trains alone;
+    pooled, the cores stay busy until the last few runs. The notebooks then read every run from the store.
+    Returns the number of runs computed; a failure is reported and left to the notebook that needs the run (it
+    computes it again and stops there)."""
     import torch
 
-    from .experiments import cifar as cf
+    from . import registry
     from .store import Store, config_key
 
-    chosen = [n for n in names if n in cf.NOTEBOOKS]
-    if not chosen:
-        return 0
     store = Store(store_dir or default_store())
-    unique = {}
-    try:
-        for name in chosen:
-            for config in cf.notebook_configs(name, profile):
-                unique.setdefault(config_key(cf.EXPERIMENT, config), config)
-    except (ValueError, OSError, RuntimeError) as err:  # e.g. no data: the notebooks say so (with the fix)
-        print(f"[prefetch] skipped: {err}", file=sys.stderr, flush=True)
-        return 0
-    missing = sorted((c for c in unique.values() if store.load(cf.EXPERIMENT, c) is None), key=cf.relative_cost,
-                     reverse=True)
-    if not missing:
-        return 0
+    wanted: dict[str, dict] = {}  # experiment -> {key: config}
+    for name in names:
+        entry = registry.NOTEBOOKS.get(name)
+        if entry is None or entry.experiment is None:  # stores nothing (or not a registered notebook)
+            continue
+        try:
+            configs = entry.configs(profile)
+        except (ValueError, OSError, RuntimeError) as err:  # e.g. no data: the notebook says so (with the fix)
+            print(f"[prefetch] {name} skipped: {err}", file=sys.stderr, flush=True)
+            continue
+        for config in configs:
+            wanted.setdefault(entry.experiment, {}).setdefault(config_key(entry.experiment, config), config)
     if workers is None:
         workers = 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
-    print(f"[prefetch] {len(missing)} of the {len(unique)} CIFAR runs of {', '.join(chosen)} are not in the store: "
-          f"computing them with {workers} worker(s), longest first ...", flush=True)
-    t0 = time.perf_counter()
-    try:
-        cf.cifar_runs(missing, store, progress=True, jobs=workers)
-    except Exception as err:  # the notebook that needs the run computes it again and fails visibly there
-        print(f"[prefetch] stopped after {time.perf_counter() - t0:.0f} s: {type(err).__name__}: {err}",
-              file=sys.stderr, flush=True)
-        return 0
-    print(f"[prefetch] {len(missing)} CIFAR runs in {time.perf_counter() - t0:.0f} s", flush=True)
-    return len(missing)
+    computed = 0
+    for experiment, unique in wanted.items():
+        missing = sorted((c for c in unique.values() if store.load(experiment, c) is None),
+                         key=lambda c, e=experiment: registry.cost(e, c), reverse=True)
+        if not missing:
+            continue
+        print(f"[prefetch] {len(missing)} of the {len(unique)} {experiment} runs of the selected notebooks are not "
+              f"in the store: computing them with {workers} worker(s), longest first ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            registry.runs(experiment, missing, store, progress=True, jobs=workers)
+        except Exception as err:  # the notebook that needs the run computes it again and fails visibly there
+            print(f"[prefetch] {experiment} stopped after {time.perf_counter() - t0:.0f} s: "
+                  f"{type(err).__name__}: {err}", file=sys.stderr, flush=True)
+            continue
+        print(f"[prefetch] {len(missing)} {experiment} runs in {time.perf_counter() - t0:.0f} s", flush=True)
+        computed += len(missing)
+    return computed
+
+
+def stamp_provenance(path: Path, name: str, profile: str) -> None:
+    """Record in an executed notebook's metadata (``uinfo``) the profile and the code version of each experiment
+    behind its results, so a reader of ``executed/`` can tell which code computed what it shows."""
+    import nbformat
+
+    from . import registry
+
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata["uinfo"] = {"profile": profile, "code_versions": registry.code_versions(name)}
+    nbformat.write(nb, str(path))
 
 
 def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir: Path = NOTEBOOK_DIR,
-        out_dir: Path | None = None, figures_dir: Path | None = None, jobs: int = 1) -> int:
+        out_dir: Path | None = None, figures_dir: Path | None = None, jobs: int = 1, bundle: bool = True) -> int:
     """Execute each notebook (``jobs`` at a time, each given an equal share of the CPU cores through its ``jobs``
     parameter where it has one); print a line per notebook; return the number that failed (naming each)."""
     if profile not in PROFILES:
@@ -128,8 +145,11 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
     cores = max(1, (os.cpu_count() or 1) // jobs)
     failed, timings = [], {}
     store_dir = (extra or {}).get("store_dir")
-    restore_bundle(profile, Path(store_dir) if store_dir else default_store())
-    prefetch(names, profile, Path(store_dir) if store_dir else None)
+    if bundle:
+        restore_bundle(profile, Path(store_dir) if store_dir else default_store())
+    # a notebook given a parameter it does not declare stops at its parameter check: compute nothing for it first
+    valid = [n for n in names if not set(extra or {}) - declared_parameters(notebook_dir / f"{n}.ipynb") - RUNNER_OPTIONS]
+    prefetch(valid, profile, Path(store_dir) if store_dir else None)
 
     def one(i: int, name: str) -> None:
         import papermill as pm
@@ -143,6 +163,7 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
         try:
             pm.execute_notebook(str(source), str(out_dir / f"{name}.ipynb"), parameters=parameters,
                                 cwd=str(notebook_dir), kernel_name="python3", progress_bar=False)
+            stamp_provenance(out_dir / f"{name}.ipynb", name, profile)
             status = "ok"
         except Exception as err:  # papermill raises PapermillExecutionError; anything else is a failure too
             failed.append(name)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import functools
 import hashlib
 import json
 import os
@@ -29,7 +28,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import faults
+from . import faults, provenance
 from .paths import file_sha256
 
 try:
@@ -37,25 +36,12 @@ try:
 except ImportError:  # Windows: no flock; runs are then not protected against a second process on the same store
     fcntl = None
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-# modules that only present results: editing them must not invalidate stored results
-PRESENTATION_MODULES = {"plotting.py", "notebook.py", "runner.py", "__main__.py", "claims.py", "shannon_figures.py",
-                        "cifar_figures.py"}
-PRESENTATION_FOLDERS = {"report"}  # uinfo/report/: presentation only, as a folder
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """A hash of every computational source file of the package (presentation modules excluded)."""
-    h = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*.py")):
-        if path.name in PRESENTATION_MODULES and path.parent == PACKAGE_DIR:
-            continue
-        if path.relative_to(PACKAGE_DIR).parts[0] in PRESENTATION_FOLDERS:
-            continue
-        h.update(str(path.relative_to(PACKAGE_DIR)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:12]
+def run_code_version(config) -> str:
+    """The code version of the runs of ``config``: a hash of the import closure of the module defining its class
+    (``uinfo.provenance``), so each experiment's stored runs depend on its own code only."""
+    return provenance.code_version(provenance.module_of(config))
 
 
 def config_dict(config) -> dict:
@@ -70,7 +56,7 @@ def config_key(experiment: str, config) -> str:
     """The store key: a hash of the experiment, the full config and the code version. Data enter through the
     config: generated data (the checkerboard) through its seed and settings; a config that reads data files
     carries their sha256 (``uinfo.tasks.images.load_images(...).source["sha256"]``) as a field."""
-    payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": code_version()},
+    payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": run_code_version(config)},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -150,7 +136,7 @@ class Store:
             records.to_csv(tmp / "records.csv", index=False)
             for name, table in (extras or {}).items():
                 table.to_csv(tmp / f"{name}.csv", index=False)
-            info = {"experiment": experiment, "key": final.name, "code_version": code_version(),
+            info = {"experiment": experiment, "key": final.name, "code_version": run_code_version(config),
                     "config": config_dict(config), "saved": time.strftime("%Y-%m-%dT%H:%M:%S"), **(meta or {}),
                     "records_sha256": file_sha256(tmp / "records.csv")}
             (tmp / "meta.json").write_text(json.dumps(info, indent=1, default=str))

@@ -3,6 +3,10 @@ or in parallel local processes, into the same results store the notebooks read.
 
     python -m uinfo sweep checkerboard_lr_batch --profile paper --executor slurm --timeout-min 120 --mem-gb 4
     python -m uinfo sweep checkerboard_dynamics --profile quick --executor local --workers 2
+    python -m uinfo sweep cifar_lr_batch --profile quick --executor local --workers 2
+
+Every notebook that stores its runs can be swept (``uinfo.registry``); ``sp_estimator_validation`` computes in
+the notebook and has nothing to sweep.
 
 Finished runs are read from the store and never recomputed; a run that failed, timed out or was killed is
 reported, and submitting the sweep again computes only what is still missing (an interrupted run continues
@@ -16,25 +20,22 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiments import checkerboard as cb
+from . import registry
 from .paths import default_store
 from .store import Store
 
-SWEEPS = {
-    "checkerboard_dynamics": cb.dynamics_configs,
-    "checkerboard_lr_batch": cb.lr_batch_configs,
-    "checkerboard_layers": cb.layers_configs,
-    "checkerboard_architectures": cb.architecture_configs,
-    "checkerboard_initialization": cb.initialization_configs,
-}
 EXECUTORS = ("local", "slurm")
+
+
+def sweepable() -> list[str]:
+    return sorted(n.name for n in registry.NOTEBOOKS.values() if n.experiment is not None)
 
 
 def plan(name: str, profile: str, seeds=None) -> list:
     """The configs of a figure's sweep at a profile."""
-    if name not in SWEEPS:
-        raise ValueError(f"unknown sweep {name!r}; available: {sorted(SWEEPS)}")
-    return SWEEPS[name](profile, seeds=seeds)  # the config builder rejects an unknown profile
+    if name not in sweepable():
+        raise ValueError(f"unknown sweep {name!r} (a notebook that stores its runs); available: {sweepable()}")
+    return registry.notebook(name).configs(profile, seeds)  # the config builder rejects an unknown profile
 
 
 def run_configs(configs: list, store_root: str, threads: int = 1) -> list[dict]:
@@ -47,7 +48,7 @@ def run_configs(configs: list, store_root: str, threads: int = 1) -> list[dict]:
     for config in configs:
         t0 = time.perf_counter()
         try:
-            _, computed = cb._stored_run(config, store_root)
+            _, computed = registry.stored_run(registry.experiment_of(config).name, config, store_root)
             status = "computed" if computed else "stored"
         except Exception:  # reported to the submitter, who can resubmit
             status = "failed: " + traceback.format_exc(limit=3).strip().splitlines()[-1]
@@ -98,11 +99,11 @@ def sweep(name: str, profile: str = "quick", executor: str = "local", workers: i
 def run_sweep(configs: list, name: str = "sweep", executor: str = "local", workers: int = 2, store_dir=None,
               timeout_min: int = 60, mem_gb: float = 4.0, cpus_per_task: int = 1, partition: str | None = None,
               folder=None, wait: bool = True) -> SweepReport:
-    """`sweep` for any list of checkerboard configs (``name`` labels the jobs and their log folder)."""
+    """`sweep` for any list of configs (``name`` labels the jobs and their log folder)."""
     import submitit
 
     store = Store(store_dir or default_store())
-    missing = [c for c in configs if store.load(cb.EXPERIMENT, c) is None]
+    missing = [c for c in configs if store.load(registry.experiment_of(c).name, c) is None]
     report = SweepReport(total=len(configs), already=len(configs) - len(missing), computed=0, failed=[], jobs=[])
     if not missing:
         return report
@@ -132,7 +133,7 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
             message = str(err).strip().splitlines()
             reason = f"job {job.job_id} {message[-1] if message else type(err).__name__}"
             for c in chunk:  # the runs it finished before dying are in the store
-                if store.load(cb.EXPERIMENT, c) is None:
+                if store.load(registry.experiment_of(c).name, c) is None:
                     report.failed.append(f"{_describe(c)}: {reason}")
                 else:
                     report.computed += 1
@@ -140,7 +141,8 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
 
 
 def _describe(config) -> str:
-    fields = {k: v for k, v in vars(config).items() if k in ("seed", "hidden", "architecture", "lr", "batch_size",
+    fields = {k: v for k, v in vars(config).items() if k in ("seed", "seeds", "model", "dataset", "variant", "hidden",
+                                                              "architecture", "activation", "lr", "batch_size",
                                                               "pretrain_epochs", "warmup_epochs")}
     return ", ".join(f"{k}={v}" for k, v in fields.items())
 

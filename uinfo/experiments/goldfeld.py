@@ -424,70 +424,9 @@ def mnist_runs(configs, store: Store | None = None, progress: bool = True, jobs:
 # ---------------------------------------------------------------------------------------------------------------
 # profiles
 
-def _seeds(default, seeds):
-    return tuple(default if seeds is None else seeds)
-
-
-NEURON_PROFILES = {"smoke": dict(epochs=2000, n_checkpoints=20, n_mc=200), "quick": {}, "paper": {}}
-NEURON_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
-
-
-def neuron_configs(profile: str, seeds=None, **overrides) -> list[NeuronConfig]:
-    _check_profile(profile, NEURON_PROFILES)
-    return [NeuronConfig(**{**NEURON_PROFILES[profile], **overrides, "seed": s})
-            for s in _seeds(NEURON_SEEDS[profile], seeds)]
-
-
-SZT_PROFILES = {
-    "smoke": dict(epochs=20, n_checkpoints=4, replicas=4, max_draws=512, seeds=(0, 1),
-                  snapshot_epochs=(1, 3, 10, 20)),
-    "quick": dict(epochs=10000, n_checkpoints=20, replicas=8, max_draws=512, seeds=(0, 1, 2)),
-    # the authors' 4096 inputs x 1000 replicas; draws are spent to a target error rather than 1000 per centre
-    "paper": dict(epochs=10000, n_checkpoints=100, replicas=1000, max_draws=200000, seeds=(0, 1, 2, 3, 4)),
-}
-# variant name -> what differs from the tanh run (spec 4.5); the deterministic twin is for the binning notebook
-SZT_VARIANTS = {
-    "tanh": {},
-    "tanh + orthonormal": dict(orth_alpha=1e-3),
-    "linear (beta 0.01)": dict(activation="linear", beta=0.01),
-    "relu": dict(activation="relu"),
-    "tanh, deterministic": dict(beta=0.0),
-}
-
-
 def _check_profile(profile: str, profiles: dict) -> None:
     if profile not in profiles:
         raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
-
-
-def szt_configs(profile: str, variants=("tanh",), seeds=None, data_dir=None) -> dict[str, SZTConfig]:
-    """One config (all seeds side by side) per named variant of ``SZT_VARIANTS``."""
-    _check_profile(profile, SZT_PROFILES)
-    unknown = [v for v in variants if v not in SZT_VARIANTS]
-    if unknown:
-        raise ValueError(f"unknown SZT variant(s) {unknown}; choose from {list(SZT_VARIANTS)}")
-    base = dict(SZT_PROFILES[profile])
-    if seeds is not None:
-        base["seeds"] = tuple(seeds)
-    sha = load_images("szt", data_dir=data_dir, verbose=False).source["sha256"]
-    return {v: SZTConfig(**{**base, **SZT_VARIANTS[v], "data_sha256": sha}) for v in variants}
-
-
-MNIST_PROFILES = {
-    "smoke": dict(n_train=1000, n_val=500, epochs=2, per_class=10, matrix_per_class=5, matrix_epochs=(0, 2)),
-    "quick": dict(n_train=12000, n_val=5000, epochs=10, matrix_epochs=(0, 1, 3, 10)),
-    "paper": dict(n_train=55000, n_val=5000, epochs=50, matrix_epochs=(0, 1, 5, 20, 50)),
-}
-MNIST_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
-
-
-def mnist_configs(profile: str, seeds=None, data_dir=None) -> list[MNISTConfig]:
-    _check_profile(profile, MNIST_PROFILES)
-    # every profile reads all 60000 training images (the validation images are the last n_val): a smaller file
-    # stops here, before any compute
-    sha = load_images("mnist", n_train=60000, data_dir=data_dir, verbose=False).source["sha256"]
-    return [MNISTConfig(variant=v, seed=s, data_sha256=sha, **MNIST_PROFILES[profile])
-            for v in MNIST_VARIANTS for s in _seeds(MNIST_SEEDS[profile], seeds)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

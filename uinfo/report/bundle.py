@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..paths import REPO_ROOT, file_sha256
-from ..store import code_version
+from .. import registry
 
 BUNDLE_ROOT = REPO_ROOT / "bundle"
 INDEX = "index.csv"
@@ -37,8 +37,15 @@ def bundle_dir(profile: str, root: Path | None = None) -> Path:
     return Path(root or BUNDLE_ROOT) / profile
 
 
-def _entries(store_root: Path, code: str):
-    """(experiment, key folder, meta) of every complete entry of code version ``code`` in the store."""
+def current_version(experiment: str) -> str | None:
+    """The code version that an entry of ``experiment`` must have to be used (None: no such experiment)."""
+    e = registry.EXPERIMENTS.get(experiment)
+    return e.code_version() if e is not None else None
+
+
+def _entries(store_root: Path, code=current_version):
+    """(experiment, key folder, meta) of every complete entry of the current code version (``code(experiment)``)
+    in the store."""
     for meta_path in sorted(Path(store_root).glob("*/*/meta.json")):
         folder = meta_path.parent
         if folder.name.startswith(".") or not (folder / "records.csv").exists():
@@ -47,14 +54,13 @@ def _entries(store_root: Path, code: str):
             meta = json.loads(meta_path.read_text())
         except ValueError:
             continue
-        if meta.get("code_version") == code:
+        if meta.get("code_version") == code(folder.parent.name):
             yield folder.parent.name, folder, meta
 
 
-def export(profile: str, store_root: Path, root: Path | None = None, code: str | None = None) -> pd.DataFrame:
+def export(profile: str, store_root: Path, root: Path | None = None, code=current_version) -> pd.DataFrame:
     """Write every entry of the current code version in ``store_root`` into the profile's bundle (replacing the
     bundle's previous contents) and return its index."""
-    code = code or code_version()
     out = bundle_dir(profile, root)
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix=f".bundle-{profile}-", dir=out.parent if out.parent.exists() else None))
@@ -70,12 +76,12 @@ def export(profile: str, store_root: Path, root: Path | None = None, code: str |
                         info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
                         with open(f, "rb") as fh:
                             tar.addfile(info, fh)
-            rows.append(dict(experiment=experiment, key=folder.name, code_version=code,
+            rows.append(dict(experiment=experiment, key=folder.name, code_version=meta["code_version"],
                              config=json.dumps(meta.get("config", {}), sort_keys=True, default=str),
                              archive=f"{experiment}/{folder.name}.tar.xz", bytes=target.stat().st_size,
                              sha256=file_sha256(target)))
         if not rows:
-            raise ValueError(f"no store entry of the current code version ({code}) in {store_root}: run "
+            raise ValueError(f"no store entry of the current code version in {store_root}: run "
                              f"./run_all.sh --profile {profile} first (or pass --store-dir)")
         index = pd.DataFrame(rows)
         index.to_csv(tmp / INDEX, index=False)
@@ -100,17 +106,18 @@ def read_index(profile: str, root: Path | None = None) -> pd.DataFrame | None:
                          f"{path.parent} to recompute every run") from err
 
 
-def restore(profile: str, store_root: Path, root: Path | None = None, code: str | None = None) -> dict:
-    """Copy the bundle's entries of the current code version into ``store_root`` where they are missing. Returns
-    counts: restored, present (already in the store), other_code (left out: recomputed when needed)."""
-    code = code or code_version()
+def restore(profile: str, store_root: Path, root: Path | None = None, code=current_version) -> dict:
+    """Copy the bundle's entries of the current code version (of their experiment) into ``store_root`` where they
+    are missing. Returns counts: restored, present (already in the store), other_code (left out: recomputed when
+    needed) and stale ({experiment: runs left out})."""
     index = read_index(profile, root)
-    counts = dict(restored=0, present=0, other_code=0)
+    counts = dict(restored=0, present=0, other_code=0, stale={})
     if index is None:
         return counts
     for row in index.itertuples(index=False):
-        if row.code_version != code:
+        if row.code_version != code(row.experiment):
             counts["other_code"] += 1
+            counts["stale"][row.experiment] = counts["stale"].get(row.experiment, 0) + 1
             continue
         final = Path(store_root) / row.experiment / row.key
         if (final / "meta.json").exists() and (final / "records.csv").exists():
@@ -146,7 +153,8 @@ def describe(counts: dict, profile: str) -> str:
     if counts["present"]:
         parts.append(f"{counts['present']} already in the store")
     if counts["other_code"]:
-        parts.append(f"{counts['other_code']} bundled under another code version (recomputed where a notebook "
-                     "needs them)")
+        stale = ", ".join(f"{e} {n}" for e, n in sorted(counts.get("stale", {}).items()))
+        parts.append(f"{counts['other_code']} bundled under another code version ({stale}: recomputed where a "
+                     "notebook needs them)")
     return "[bundle] " + "; ".join(parts)
 

@@ -79,7 +79,8 @@ def _clean(value):
     return value
 
 
-def write_notebook_claims(path: Path, notebook: str, profile: str, rows: list[dict], code: str) -> None:
+def write_notebook_claims(path: Path, notebook: str, profile: str, rows: list[dict], code: dict) -> None:
+    """``code``: {experiment: code version} of the runs behind the rows (``uinfo.registry.code_versions``)."""
     data = {"notebook": notebook, "profile": profile, "code_version": code,
             "multiplicity": f"Holm over this notebook's testable claims (two one-sided tests each), family-wise "
                             f"{FAMILY_ALPHA:.0%}",
@@ -128,8 +129,14 @@ def rows_table(pairs, detail: bool = True) -> list[str]:
     return lines
 
 
+def _versions(data: dict) -> dict:
+    """A claims file's {experiment: code version} (an older file has one version for all)."""
+    code = data.get("code_version")
+    return code if isinstance(code, dict) else {"all": code or "?"}
+
+
 def claims_markdown(pairs, stale=()) -> str:
-    codes = sorted({d.get("code_version") or "?" for d, _ in pairs})
+    codes = sorted({f"{e} {v}" for d, _ in pairs for e, v in _versions(d).items()})
     warning = ([f"**Not included** (claims file unreadable or in an older format; re-run these notebooks): "
                 f"{', '.join(stale)}.", ""] if stale else [])
     return "\n".join([
@@ -143,7 +150,8 @@ def claims_markdown(pairs, stale=()) -> str:
         "would settle it), **untestable** (a precondition fails at this profile: the row names it, and where it "
         f"holds). Decisions are Holm-corrected within each notebook (family-wise {FAMILY_ALPHA:.0%}); the "
         "intervals shown are unadjusted.", "",
-        f"Code version(s) of the runs: {', '.join(codes)}.", "", *warning,
+        "Code version of the runs, per experiment (a hash of the code that computes them, `uinfo.provenance`): "
+        f"{', '.join(codes)}.", "", *warning,
         "## Summary", "", *summary(pairs), "", "## Every claim", "", *rows_table(pairs), ""])
 
 

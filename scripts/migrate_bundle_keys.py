@@ -1,0 +1,179 @@
+"""One-off migration of a results bundle from the package-wide code hash (before uinfo.provenance) to the
+per-experiment code versions, for runs whose computation did not change. Kept for the record of how the shipped
+bundle got its keys; not part of any workflow.
+
+    .venv/bin/python scripts/migrate_bundle_keys.py --profile quick --from-version 6954d6b54e4e --store DIR
+    git worktree add /tmp/old 8796e04
+    .venv/bin/python scripts/migrate_bundle_keys.py --profile quick --verify DIR --sample 1 --old-tree /tmp/old
+
+Step 1 (``--store``): every bundle entry of ``--from-version`` is unpacked; its key is checked against the old key
+formula (the experiment, the config in its meta.json and the old version), then it is written into the store DIR
+under its new key. Only the key changes: in meta.json (key, code_version, records_sha256, plus a ``migrated``
+record of the old key and version) and in the records' ``run`` column (the checkerboard and CIFAR records carry
+the key); every other byte of the records and extras is kept. ``python -m uinfo results export --store-dir DIR``
+then writes the new bundle.
+
+Step 2 (``--verify``): the claim that the computation did not change is tested, not assumed: ``--sample`` runs of
+each experiment (the cheapest, by their recorded seconds) are recomputed from scratch with the current code into a
+fresh store, and again with the old code (a checkout of the commit that computed the bundle) on the same machine:
+the two must be identical, bit for bit, apart from the key and the wall-clock columns. (Against the shipped
+records themselves they differ in the last float bits, ~1e-6 bits, whichever code recomputes them: the bundle was
+computed on another machine.)
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from uinfo import registry
+from uinfo.paths import file_sha256
+from uinfo.report import bundle
+from uinfo.store import Store, config_dict, config_key
+
+CLOCK_COLUMNS = ("seconds", "train_seconds", "measure_seconds", "total_train_seconds", "total_measure_seconds")
+
+
+def _config(experiment: str, fields: dict):
+    """The config object of a meta.json's config (JSON lists back to the tuples the dataclasses hold)."""
+    import importlib
+
+    e = registry.experiment(experiment)
+    cls = getattr(importlib.import_module(e.module), e.config_class)
+
+    def tuples(value):
+        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: tuples(v) for k, v in fields.items() if k in names})
+
+
+def _old_key(experiment: str, config, version: str) -> str:
+    payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": version},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def migrate(profile: str, from_version: str, store_root: Path) -> int:
+    index = bundle.read_index(profile)
+    n = 0
+    for row in index.itertuples(index=False):
+        if row.code_version != from_version:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            archive = bundle.bundle_dir(profile) / row.archive
+            if file_sha256(archive) != row.sha256:
+                raise ValueError(f"{archive}: sha256 differs from the index")
+            with tarfile.open(archive, "r:xz") as tar:
+                for member in tar.getmembers():
+                    (tmp / member.name).write_bytes(tar.extractfile(member).read())
+            meta = json.loads((tmp / "meta.json").read_text())
+            config = _config(row.experiment, meta["config"])
+            if config_dict(config) != meta["config"] and json.loads(json.dumps(config_dict(config))) != meta["config"]:
+                raise ValueError(f"{archive}: the config does not round-trip")
+            if _old_key(row.experiment, config, from_version) != row.key:
+                raise ValueError(f"{archive}: key {row.key} is not the old key of its config and version")
+            new_key = config_key(row.experiment, config)
+            records = (tmp / "records.csv").read_text()
+            if "run" in pd.read_csv(tmp / "records.csv", nrows=1).columns:
+                before = records.count(row.key)
+                records = records.replace(row.key, new_key)
+                if before != len(pd.read_csv(tmp / "records.csv")):
+                    raise ValueError(f"{archive}: the old key appears {before} times, not once per record")
+            final = Store(store_root).path(row.experiment, config)
+            final.mkdir(parents=True, exist_ok=False)
+            (final / "records.csv").write_text(records)
+            for f in tmp.iterdir():
+                if f.name not in ("records.csv", "meta.json"):
+                    (final / f.name).write_bytes(f.read_bytes())
+            meta.update(key=new_key, code_version=registry.experiment(row.experiment).code_version(),
+                        records_sha256=file_sha256(final / "records.csv"),
+                        migrated=dict(from_key=row.key, from_code_version=from_version,
+                                      how="scripts/migrate_bundle_keys.py: key changed, records not recomputed"))
+            (final / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+            n += 1
+    return n
+
+
+OLD_RUN = """
+import sys, importlib, json, torch
+torch.set_num_threads(1)
+module, compute, cls, config, out = sys.argv[1:]
+m = importlib.import_module(module)
+fields = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config).items()}
+result = getattr(m, compute)(getattr(m, cls)(**fields), False, None)
+(result[0] if isinstance(result, tuple) else result).to_csv(out, index=False)
+"""
+
+
+def _max_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    numeric = [c for c in a.columns if pd.api.types.is_float_dtype(a[c])]
+    return float(max(((a[c] - b[c]).abs().max() for c in numeric), default=0.0))
+
+
+def verify(store_root: Path, sample: int, old_tree: Path) -> int:
+    """Recompute the ``sample`` cheapest runs of each experiment with the current code and, in a subprocess, with
+    the old code (a checkout of the commit that computed the bundle, ``old_tree``), both on this machine and one
+    thread: the two must be identical, bit for bit, apart from the key and the wall-clock columns. The largest
+    difference from the migrated (shipped) records is printed beside: records computed on another machine differ
+    in the last bits of floating point (BLAS kernels), whichever code computes them."""
+    import os
+    import subprocess
+
+    import torch
+
+    torch.set_num_threads(1)
+    store = Store(store_root)
+    metas = [json.loads(p.read_text()) for p in sorted(Path(store_root).glob("*/*/meta.json"))]
+    problems = 0
+    with tempfile.TemporaryDirectory() as fresh:
+        for experiment in sorted({m["experiment"] for m in metas}):
+            chosen = sorted((m for m in metas if m["experiment"] == experiment), key=lambda m: m.get("seconds", 0))
+            for meta in chosen[:sample]:
+                config = _config(experiment, meta["config"])
+                stored = store.load(experiment, config)
+                now, _ = registry.stored_run(experiment, config, fresh)  # read back from the store's CSV
+                e = registry.experiment(experiment)
+                out = Path(fresh) / f"old-{meta['key']}.csv"
+                env = dict(os.environ, PYTHONPATH=str(old_tree), OMP_NUM_THREADS="1")
+                subprocess.run([sys.executable, "-c", OLD_RUN, e.module, e.compute, e.config_class,
+                                json.dumps(meta["config"]), str(out)], env=env, check=True, cwd=old_tree)
+                old = pd.read_csv(out)
+                columns = [c for c in stored.columns if c not in CLOCK_COLUMNS and c != "run"]
+                try:
+                    pd.testing.assert_frame_equal(now[columns], old[columns], check_exact=True)
+                    verdict = "current code = old code, bit for bit"
+                except AssertionError as err:
+                    problems += 1
+                    verdict = f"DIFFERENT from the old code: {str(err).splitlines()[0:3]}"
+                print(f"{experiment} {meta['key']} ({meta.get('seconds')} s when first computed), {len(stored)} "
+                      f"records x {len(columns)} columns: {verdict}; largest difference from the shipped records "
+                      f"{_max_difference(now[columns], stored[columns]):.2g}", flush=True)
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--from-version")
+    ap.add_argument("--store", type=Path, help="step 1: write the migrated entries into this (empty) store")
+    ap.add_argument("--verify", type=Path, help="step 2: recompute a sample of this store's entries and compare")
+    ap.add_argument("--sample", type=int, default=1)
+    ap.add_argument("--old-tree", type=Path, help="with --verify: a checkout of the commit that computed the bundle")
+    args = ap.parse_args(argv)
+    if args.store:
+        print(f"{migrate(args.profile, args.from_version, args.store)} entries migrated into {args.store}")
+    if args.verify:
+        return 1 if verify(args.verify, args.sample, args.old_tree) else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
