@@ -98,3 +98,60 @@ def test_usable_never_above_shannon_is_a_claim_of_no_effect():
     assert misses["estimate"] == pytest.approx(0.05, abs=0.005)
     above = ok.assign(iu=ok["mi_y"] + 0.2)
     assert sf.usable_vs_shannon_claims(above)[0]["outcome"] == "contradicted"
+
+
+def _terminal(fine, accuracy, model="resnet18", n_train=10000, augment=False, seeds=3,
+              epochs=(0, 2, 4, 8, 12, 16, 20, 26, 30, 35, 40)):
+    """Penultimate and logits rows of one terminal-phase arm; ``fine`` and ``accuracy`` map an epoch to values."""
+    layer = cfig.PENULTIMATE[model]
+    rows = []
+    for seed in range(seeds):
+        for e in epochs:
+            for lay in (layer, "logits"):
+                for var, bits in (("fine", fine(e) + 0.01 * seed), ("coarse", 0.3)):
+                    rows.append(dict(run=f"{model}-{n_train}-{augment}-{seed}", seed=seed, model=model, layer=lay,
+                                     fit="heldout", phase="train", epoch=e, epochs=40, variable=var, bits=bits,
+                                     n_train=n_train, augment=augment, train_accuracy=accuracy(e),
+                                     test_accuracy=0.7, train_loss=0.1, test_loss=0.9))
+    return pd.DataFrame(rows)
+
+
+def test_terminal_phase_windows_follow_the_accuracy_and_unfitted_arms_are_untestable():
+    """The fitting window runs from the first checkpoint at 90% training accuracy to the first at 99% (epochs 8-16
+    here), whatever the information does; the late window is the last 20% (epochs 32-40). A fall of 0.3 bits
+    after the fit reproduces K6; a net that never fits makes it untestable, with its accuracy measured."""
+    acc = lambda e: min(1.0, 0.5 + 0.05 * e)  # noqa: E731  0.9 at epoch 8, 1.0 from 10 on
+    falls = _terminal(lambda e: 1.3 if 8 <= e <= 12 else 1.0, acc)
+    stats = cfig.terminal_statistics(falls, "fine")
+    assert set(stats["fit_start"]) == {8} and set(stats["fit_end"]) == {12}
+    assert stats["fitting"].iloc[0] == pytest.approx(1.3) and stats["late"].iloc[0] == pytest.approx(1.0)
+    unfitted = _terminal(lambda e: 1.0, lambda e: 0.8, model="allcnn")
+    augmented = _terminal(lambda e: 1.0, acc, augment=True)
+    small = _terminal(lambda e: 1.0, acc, n_train=2000)
+    rows = cfig.terminal_claims(pd.concat([falls, unfitted, augmented, small]),
+                                ["resnet18, 10000 images", "allcnn, 10000 images"], "resnet18, 10000 images, augmented",
+                                ["resnet18, 2000 images"])
+    fine, excess, logits = rows[:3]
+    assert fine["outcome"] == excess["outcome"] == logits["outcome"] == "reproduced"
+    assert excess["estimate"] == pytest.approx(0.3)  # coarse is flat: the excess falls with fine
+    assert all(r["outcome"] == "untestable" and "(measured: 0.800)" in r["failed_precondition"] for r in rows[3:6])
+    assert rows[6]["outcome"] == rows[7]["outcome"] == "contradicted"  # flat after the fit: no decline
+
+
+def test_overfitting_claims_pair_within_seed_and_need_an_overfitting_baseline():
+    from uinfo import claims as cl
+
+    def arm(gap, colour, pretrained, seeds=5):
+        rows = []
+        for seed in range(seeds):
+            for e in range(0, 101, 10):
+                for var, bits in (("colour", colour + 0.01 * seed), ("direction", 0.6)):
+                    rows.append(dict(run=f"{pretrained}-{seed}", seed=seed, condition="pre" if pretrained else "rnd",
+                                     layer="hidden2", variable=var, step=e, epoch=e, epochs=100, bits=bits,
+                                     train_loss=0.3, val_loss=0.3 + gap + 0.001 * seed, hidden=(64, 64)))
+        return pd.DataFrame(rows)
+    colour, gap, val = cl.overfitting_claims(pd.concat([arm(0.25, 0.4, False), arm(0.35, 0.6, True)]), "rnd", "pre")
+    assert colour["outcome"] == gap["outcome"] == val["outcome"] == "reproduced"
+    assert gap["estimate"] == pytest.approx(0.1) and gap["method"] == "paired t"
+    _, gap, val = cl.overfitting_claims(pd.concat([arm(0.005, 0.4, False), arm(0.2, 0.4, True)]), "rnd", "pre")
+    assert gap["outcome"] == val["outcome"] == "untestable" and "(measured: 0.0070 nats)" in gap["failed_precondition"]

@@ -338,3 +338,151 @@ def initialization_claims(records: pd.DataFrame) -> list[dict]:
                           detail=f"gap {g_pre['gap'].mean():.3f} vs {g_scr['gap'].mean():.3f} nats (train = "
                                  "un-augmented training images)"))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cifar_terminal_phase (the regimes issue): what happens after the network fits its training set
+
+FITTING = (0.9, TERMINAL)  # the fitting window: checkpoints from the first at 90% training accuracy to the first at 99%
+
+
+def _arm(row) -> str:
+    """The arm of a terminal-phase run: its net, training images and augmentation."""
+    return f"{row.model}, {int(row.n_train)} images" + (", augmented" if row.augment in (True, "True") else "")
+
+
+def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penultimate",
+                        fit: str = "heldout") -> pd.DataFrame:
+    """Per run: the mean information of ``variable`` ("fine", "coarse" or "excess" = fine minus coarse) in the
+    penultimate layer (or "logits") over the fitting window (the checkpoints from the first at which the training
+    accuracy reaches 0.9 to the first at which it reaches 0.99; the last checkpoint for a run that never does) and
+    over the late window (the
+    last 20% of training, ``uinfo.claims.LATE``); the epochs the fit starts and ends; the final accuracies and
+    losses. The fitting window is defined by the accuracy, not by the information, so it does not select a peak."""
+    held = records[(records["fit"] == fit) & (records["phase"] == "train")]
+    chosen = held[held["layer"] == (held["model"].map(PENULTIMATE) if layer == "penultimate" else layer)]
+    table = chosen.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
+    table["excess"] = table["fine"] - table["coarse"]
+    first = chosen.drop_duplicates(["run", "epoch"]).set_index(["run", "epoch"])
+    rows = []
+    for run, one in table.groupby("run", sort=False):
+        one = one.sort_values("epoch")
+        info = first.loc[run]
+        acc = info["train_accuracy"].reindex(one["epoch"]).to_numpy()
+        last = info.iloc[-1]
+        epochs = one["epoch"].to_numpy()
+        # a run that never reaches 99% (or 90%) gets the window's end (and start) at its last checkpoint: its
+        # statistic is still shown, beside the failed precondition that makes its claims untestable
+        end = epochs[acc >= FITTING[1]][0] if (acc >= FITTING[1]).any() else epochs[-1]
+        start = min(epochs[acc >= FITTING[0]][0], end) if (acc >= FITTING[0]).any() else end
+        window = one[(one["epoch"] >= start) & (one["epoch"] <= end)]
+        length = float(last.epochs)
+        late = one[one["epoch"] >= LATE.start * length]
+        rows.append(dict(run=run, seed=last.seed, arm=_arm(last), model=last.model, n_train=int(last.n_train),
+                         augment=last.augment in (True, "True"), variable=variable, layer=layer,
+                         fitting=float(window[variable].mean()), late=float(late[variable].mean()),
+                         initial=float(one[variable].iloc[0]), final=float(one[variable].iloc[-1]),
+                         fit_start=start, fit_end=end, train_accuracy=last.train_accuracy,
+                         test_accuracy=last.test_accuracy, train_loss=last.train_loss, test_loss=last.test_loss))
+    return pd.DataFrame(rows)
+
+
+def _fits(stats: pd.DataFrame, arm: str) -> S.Precondition:
+    acc = float(stats["train_accuracy"].mean()) if len(stats) else float("nan")
+    return S.precondition_at_least(f"{arm} fits its training set (final training accuracy >= {TERMINAL})", acc,
+                                   TERMINAL, "{:.3f}", "a longer run of this arm")
+
+
+def _decline(stats: pd.DataFrame, claim: str, what: str) -> dict:
+    arm = stats["arm"].iloc[0]
+    return S.verdict(claim, f"{arm}: {what}, fitting-window minus late-window (bits)",
+                     S.t_interval(_by_seed(stats, "fitting") - _by_seed(stats, "late")), BITS_SESOI, "bits",
+                     preconditions=[_fits(stats, arm)],
+                     detail=f"fitting window (training accuracy 0.9 -> 0.99) epochs {stats['fit_start'].median():g}-"
+                            f"{stats['fit_end'].median():g} (median): {stats['fitting'].mean():.3f}, late window "
+                            f"{stats['late'].mean():.3f} bits; final training accuracy "
+                            f"{stats['train_accuracy'].mean():.3f}, test {stats['test_accuracy'].mean():.3f}")
+
+
+def terminal_claims(records: pd.DataFrame, headline: list[str], augmented: str, sizes: list[str]) -> list[dict]:
+    """K6 in the phase after the fit, per run from the fitting window (accuracy 0.9 -> 0.99) to the late window
+    (last 20%), one value per seed, SESOI 0.05 bits, each arm testable only if it fits its training set: for each
+    headline net, fine information in the penultimate layer falls, and so does the excess (fine minus coarse)
+    information, the part a minimal representation of the coarse task would not keep; fine information in the
+    logits falls. Beside them: the augmented arm and the training-set sizes (the sensitivity panel)."""
+    rows = []
+    fine, excess = terminal_statistics(records, "fine"), terminal_statistics(records, "excess")
+    logits = terminal_statistics(records, "fine", layer="logits")
+    for arm in headline:
+        rows.append(_decline(fine[fine["arm"] == arm], "K6: fine-label information falls once the network has fitted "
+                             "its training set", "fine information, penultimate layer"))
+        rows.append(_decline(excess[excess["arm"] == arm], "K6: ... toward a representation of the coarse label only "
+                             "(the excess, fine minus coarse information, falls)", "fine minus coarse information, "
+                             "penultimate layer"))
+        rows.append(_decline(logits[logits["arm"] == arm], "K6: fine-label information in the logits falls once the "
+                             "network has fitted its training set", "fine information, logits"))
+    for arm in [augmented, *sizes]:
+        rows.append(_decline(fine[fine["arm"] == arm], "(sensitivity) K6: fine-label information falls once the "
+                             "network has fitted its training set", "fine information, penultimate layer"))
+    return rows
+
+
+def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augmented: str, sizes: list[str]):
+    """(a) training and test accuracy of the headline nets; (b) fine and coarse, (c) excess information in the
+    penultimate layer; (d) fine information in the logits; (e) the fine-information decline (fitting window minus
+    late window) per arm, seeds as dots; (f) fine information, penultimate layer, per number of training images."""
+    use_style()
+    records = records.assign(arm=[_arm(r) for r in records[["model", "n_train", "augment"]].itertuples(index=False)])
+    held = records[(records["fit"] == "heldout") & (records["phase"] == "train")]
+    pen = penultimate(held)
+    colours = dict(zip([*headline, augmented, *sizes], plt.cm.tab10(np.arange(2 + len(headline) + len(sizes)))))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    ax = axes[0, 0]
+    for arm in headline:
+        one = pen[(pen["arm"] == arm) & (pen["variable"] == "coarse")]
+        _band(ax, one, "train_accuracy", colours[arm], f"{arm}: training")
+        _band(ax, one, "test_accuracy", colours[arm], f"{arm}: test", ls="--")
+    ax.axhline(TERMINAL, color="k", ls=":", lw=0.8)
+    ax.set(ylabel="coarse accuracy", title="(a) fitting the training set")
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    for arm in headline:
+        for var, ls in (("fine", "-"), ("coarse", "--")):
+            _band(ax, pen[(pen["arm"] == arm) & (pen["variable"] == var)], "bits", colours[arm], f"{arm}: {var}", ls)
+    _references(ax, h, ("coarse",))
+    ax.set(ylabel="usable information (bits)", title="(b) fine (solid) and coarse (dashed), penultimate")
+    ax.legend(fontsize=7)
+    for ax, var, layer, title in ((axes[0, 2], "excess", "penultimate", "(c) excess: fine minus coarse, penultimate"),
+                                  (axes[1, 0], "fine", "logits", "(d) fine information in the logits")):
+        for arm in headline:
+            stats = terminal_statistics(records[records["arm"] == arm], var, layer)
+            table = held[(held["arm"] == arm) & (held["layer"] == (held["model"].map(PENULTIMATE)
+                                                                    if layer == "penultimate" else layer))]
+            table = table.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
+            table["bits"] = table["fine"] - table["coarse"] if var == "excess" else table["fine"]
+            table["seed"] = table["run"]
+            _band(ax, table, "bits", colours[arm], arm)
+            ax.axvspan(stats["fit_start"].median(), stats["fit_end"].median(), color=colours[arm], alpha=0.08)
+        ax.set(ylabel="bits", title=title)
+        ax.legend(fontsize=7)
+    ax = axes[1, 1]
+    fine = terminal_statistics(records, "fine")
+    arms = [*headline, augmented, *sizes]
+    for i, arm in enumerate(arms):
+        d = (fine.loc[fine["arm"] == arm, "fitting"] - fine.loc[fine["arm"] == arm, "late"]).to_numpy()
+        ax.scatter(np.full(len(d), i), d, color=colours[arm], alpha=0.6)
+        ax.errorbar(i + 0.15, np.nanmean(d), _sem(pd.Series(d).dropna()) if np.isfinite(d).sum() > 1 else 0,
+                    fmt="o", color="k", capsize=3)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.axhline(BITS_SESOI, color="gray", ls=":", lw=0.8)
+    ax.set_xticks(range(len(arms)), [a.replace(", ", "\n") for a in arms], fontsize=7)
+    ax.set(ylabel="fitting-window minus late-window fine bits", title="(e) the decline after the fit, per seed")
+    ax = axes[1, 2]
+    for arm in [headline[0], *sizes]:
+        _band(ax, pen[(pen["arm"] == arm) & (pen["variable"] == "fine")], "bits", colours[arm], arm)
+    ax.set(ylabel="fine information, penultimate (bits)", title="(f) training-set size")
+    ax.legend(fontsize=7)
+    for ax in (axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 2]):
+        _epoch_axis(ax, held)
+    fig.tight_layout()
+    return fig

@@ -106,8 +106,7 @@ SOLVED = 0.9          # a setting solves the task when its late direction inform
 SPEARMAN_SESOI = 0.3  # a rank correlation weaker than 0.3 is not called an ordering
 GAP_SESOI = 0.01      # nats: a smaller difference in generalization gap is not called "generalizes worse"
 OVERFITS = 0.02       # nats: the reference arm must show at least this gap for "generalizes worse" to be testable
-OVERFIT_WHERE = ("no notebook yet: a checkerboard regime that can overfit (few training samples; the regimes "
-                 "issue)")
+OVERFIT_WHERE = "checkerboard_overfitting (205 training samples, sigma 0.5, 2 x 64)"
 
 
 def _length(one: pd.DataFrame) -> float:
@@ -426,6 +425,36 @@ def initialization_claims(records: pd.DataFrame, random: str, pretrained: list[s
                           S.paired_interval(_by_seed(warm[warm["T"] == t_max], "late"),
                                             _by_seed(warm[warm["T"] == 0], "late")), COLOUR_SESOI, "bits"))
     return rows
+
+
+def overfitting_claims(records: pd.DataFrame, random: str, pretrained: str) -> list[dict]:
+    """The initialization contrast of `initialization_claims` (A) in a regime that overfits
+    (``uinfo.profiles.checkerboard.OVERFIT_PROFILES``), arms paired within seed: the net pretrained on colour ends
+    with more late colour information (SESOI 0.05 bits), a larger generalization gap (late validation minus
+    training loss, SESOI 0.01 nats) and a higher late validation loss (SESOI 0.01 nats). The gap and validation
+    claims need the random-init net to overfit (gap >= 0.02 nats), measured here, not assumed."""
+    stats = transient_statistics(records, "colour")
+    a, b = stats[stats["condition"] == pretrained], stats[stats["condition"] == random]
+    gap = float(b["generalization_gap"].mean())
+    overfits = S.precondition_at_least(f"the network can overfit (random-init generalization gap >= {OVERFITS} nats)",
+                                       gap, OVERFITS, "{:.4f} nats", OVERFIT_WHERE)
+    losses = (f"late validation loss pretrained {a['late_val_loss'].mean():.3f}, random {b['late_val_loss'].mean():.3f}; "
+              f"training loss {a['late_train_loss'].mean():.3f} vs {b['late_train_loss'].mean():.3f} nats")
+    return [
+        S.verdict("(overfitting regime) A network pretrained on colour ends with more colour information than a "
+                  "random init", "late-window colour bits, last hidden layer, pretrained minus random init, paired "
+                  "within seed", S.paired_interval(_by_seed(a, "late"), _by_seed(b, "late")), COLOUR_SESOI, "bits",
+                  detail=f"pretrained {a['late'].mean():.3f}, random {b['late'].mean():.3f} bits"),
+        S.verdict("(overfitting regime) ... and generalizes worse",
+                  "late-window validation minus training loss, pretrained minus random init, paired within seed",
+                  S.paired_interval(_by_seed(a, "generalization_gap"), _by_seed(b, "generalization_gap")), GAP_SESOI,
+                  "nats", preconditions=[overfits],
+                  detail=f"gap pretrained {a['generalization_gap'].mean():.4f}, random {gap:.4f} nats; {losses}"),
+        S.verdict("(overfitting regime) ... with a higher held-out loss",
+                  "late-window validation loss, pretrained minus random init, paired within seed",
+                  S.paired_interval(_by_seed(a, "late_val_loss"), _by_seed(b, "late_val_loss")), GAP_SESOI, "nats",
+                  preconditions=[overfits], detail=losses),
+    ]
 
 
 def at_matched_loss(records: pd.DataFrame, level: float, variable: str = "colour") -> pd.DataFrame:

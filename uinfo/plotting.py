@@ -317,3 +317,46 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
                                                    for c in conditions], fontsize=6, rotation=45, ha="right")
     fig.tight_layout()
     return fig
+
+
+def overfitting_figure(records, stats, random: str, pretrained: str):
+    """The overfitting regime: (a) training and validation direction loss, (b) colour information in the last
+    hidden layer, over training, pretrained on colour vs random init (mean +- s.e.m.); (c) each seed's late
+    generalization gap in both arms, paired."""
+    use_style()
+    colour = last_layer_rows(records[records["variable"] == "colour"])
+    arms = [(random, "#555555", "random init"), (pretrained, COLORS["colour"], "pretrained on colour")]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    ax = axes[0]
+    for condition, color, label in arms:
+        one = colour[colour["condition"] == condition]
+        seed_band(ax, one, "epoch", "train_loss", f"{label}: training", color, show_seeds=False)
+        s = mean_sem(one, "epoch", "val_loss")
+        ax.plot(s.index, s["mean"], ls="--", color=color, label=f"{label}: validation")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog; < 0: pretraining on colour)")
+    ax.set_ylabel("direction loss (nats)")
+    ax.set_ylim(0, 1.2)
+    ax.set_title("(a) training vs validation loss")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for condition, color, label in arms:
+        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", label, color)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog)")
+    ax.set_ylabel("colour information, last hidden layer (bits)")
+    ax.set_title("(b) colour information")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    pairs = stats.pivot_table(index="seed", columns="condition", values="generalization_gap")
+    for _, row in pairs.iterrows():
+        ax.plot([0, 1], [row[random], row[pretrained]], "-o", color="gray", alpha=0.6, ms=4)
+    ax.errorbar([0, 1], [pairs[random].mean(), pairs[pretrained].mean()],
+                yerr=[pairs[random].sem(), pairs[pretrained].sem()], fmt="D", color="k", capsize=4, zorder=3)
+    ax.set_xticks([0, 1], ["random init", "pretrained on colour"])
+    ax.set_xlim(-0.4, 1.4)
+    ax.set_ylabel("late validation - training loss (nats)")
+    ax.set_title("(c) generalization gap, each seed paired")
+    fig.tight_layout()
+    return fig

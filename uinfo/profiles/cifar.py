@@ -93,6 +93,43 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
 
 
 
+# cifar_terminal_phase (the regimes issue): the coarse task trained past 99% training accuracy and on, so that what
+# happens after the fit (the paper's K6: fine information falls back toward H(coarse)) can be measured on a CPU.
+# Fewer training images than quick's other notebooks (10000: a ResNet-18 x0.25 fits them in ~25 epochs, a
+# pilot), no augmentation for the headline (it fits the training set, not augmented copies), dense measuring;
+# beside it the same net with augmentation, and the number of training images (2000, 5000) as a sensitivity panel.
+TERMINAL_PROFILES = {
+    "smoke": dict(seeds=(0,), models=("allcnn",), n_train=None, sizes=(128,), augmented="allcnn", epochs=3,
+                  measure_epochs=(0, 1, 2, 3)),
+    "quick": dict(seeds=(0, 1, 2), models=("resnet18", "allcnn"), n_train=10000, sizes=(2000, 5000),
+                  augmented="resnet18", epochs=40,
+                  measure_epochs=(0, 1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20, 23, 26, 30, 35, 40)),
+    # the full training set and the seed's 160 epochs (for a GPU)
+    "paper": dict(seeds=(0, 1, 2), models=("resnet18", "allcnn"), n_train=None, sizes=(10000, 25000),
+                  augmented="resnet18", epochs=160, measure_epochs=()),
+}
+
+
+def terminal_configs(profile: str, seeds=None) -> list[CIFARConfig]:
+    """Per seed: the headline runs (each of the profile's nets, un-augmented, with the train-fitted diagnostic),
+    then the augmented arm, then the training-set sizes of the sensitivity panel (first net, un-augmented)."""
+    if profile not in TERMINAL_PROFILES:
+        raise ValueError(f"profile must be one of {sorted(TERMINAL_PROFILES)}, got {profile!r}")
+    spec = TERMINAL_PROFILES[profile]
+    seeds = spec["seeds"] if seeds is None else tuple(seeds)
+    changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True)
+
+    def base(model, **more):
+        config = base_config(profile, "cifar10", model, **changes)
+        n_train = spec["n_train"] or config.n_train
+        return config.replace(**{"n_train": n_train, **more})
+    headline = [base(model).replace(seed=s) for model in spec["models"] for s in seeds]
+    augmented = [base(spec["augmented"], augment=True, train_fitted=False).replace(seed=s) for s in seeds]
+    sizes = [base(spec["models"][0], n_train=n, train_fitted=False).replace(seed=s) for n in spec["sizes"]
+             for s in seeds]
+    return headline + augmented + sizes
+
+
 def notebook_configs(notebook: str, profile: str, seeds=None) -> list[CIFARConfig]:
     """Every run a CIFAR notebook needs (shared runs are equal configs, so the store computes them once)."""
     if notebook == "cifar10_resnet18_coarse":  # the headline net also carries the train-fitted diagnostic
@@ -112,8 +149,10 @@ def notebook_configs(notebook: str, profile: str, seeds=None) -> list[CIFARConfi
         return lr_batch_configs(profile, seeds=seeds)
     if notebook == "cifar_initialization":
         return initialization_configs(profile, seeds=seeds)
+    if notebook == "cifar_terminal_phase":
+        return terminal_configs(profile, seeds=seeds)
     raise ValueError(f"unknown CIFAR notebook {notebook!r}; one of {NOTEBOOKS}")
 
 
 NOTEBOOKS = ("cifar10_resnet18_coarse", "cifar10_allcnn_coarse", "cifar100_coarse", "cifar_lr_batch",
-             "cifar_initialization")
+             "cifar_initialization", "cifar_terminal_phase")
