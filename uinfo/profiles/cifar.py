@@ -97,8 +97,8 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
 # happens after the fit (the paper's K6: fine information falls back toward H(coarse)) can be measured on a CPU.
 # Fewer training images than quick's other notebooks (10000: a ResNet-18 x0.25 fits them in ~25 epochs, a
 # pilot), no augmentation for the headline (it fits the training set, not augmented copies), dense measuring on
-# 5000 test images (halves the probe's cost; the claims' intervals carry this noise with the seeds'); beside it an augmented arm and fewer
-# training images as a sensitivity panel. quick's budget (2 cores) keeps the side arms to one net each.
+# 5000 test images (half the probe's cost; the claims' intervals carry the extra noise through the seeds); beside
+# it an augmented arm and fewer training images. quick's budget (2 cores) keeps each side arm to one net.
 TERMINAL_PROFILES = {
     "smoke": dict(seeds=(0,), models=("allcnn",), n_train=None, n_test=None, sizes=(128,), size_model="allcnn",
                   augmented="allcnn", epochs=3, measure_epochs=(0, 1, 2, 3)),
