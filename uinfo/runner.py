@@ -148,7 +148,8 @@ def run(names: list[str], profile: str, extra: dict | None = None, notebook_dir:
     if bundle:
         restore_bundle(profile, Path(store_dir) if store_dir else default_store())
     # a notebook given a parameter it does not declare stops at its parameter check: compute nothing for it first
-    valid = [n for n in names if not set(extra or {}) - declared_parameters(notebook_dir / f"{n}.ipynb") - RUNNER_OPTIONS]
+    valid = [n for n in names
+             if not set(extra or {}) - declared_parameters(notebook_dir / f"{n}.ipynb") - RUNNER_OPTIONS]
     prefetch(valid, profile, Path(store_dir) if store_dir else None)
 
     def one(i: int, name: str) -> None:
