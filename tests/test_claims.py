@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from uinfo import cifar_figures as cfig
-from uinfo import shannon_figures as sf
+from uinfo.report import cifar as cfig
+from uinfo.report import goldfeld as sf
 
 H = {"coarse": 1.0, "fine": 3.32}
 
@@ -139,7 +139,7 @@ def test_terminal_phase_windows_follow_the_accuracy_and_unfitted_arms_are_untest
 
 
 def test_overfitting_claims_pair_within_seed_and_need_an_overfitting_baseline():
-    from uinfo import claims as cl
+    from uinfo.report import checkerboard as cl
 
     def arm(gap, colour, pretrained, seeds=5):
         rows = []

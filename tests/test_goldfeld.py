@@ -144,7 +144,7 @@ def test_linear_reference_is_the_exact_gaussian_information():
 def test_validation_claim_reads_the_spread_of_repeats_not_the_reported_error():
     """Repeats whose spread shrinks like 1/sqrt(n_mc) pass, whatever the reported s.e. says; a spread that stays
     flat fails even when the reported s.e. shrinks perfectly."""
-    from uinfo import shannon_figures as sf
+    from uinfo.report import goldfeld as sf
 
     rng = np.random.default_rng(0)
 
@@ -165,7 +165,7 @@ def test_validation_claim_reads_the_spread_of_repeats_not_the_reported_error():
 
 
 def test_linear_claim_reports_the_exact_reference():
-    from uinfo import shannon_figures as sf
+    from uinfo.report import goldfeld as sf
 
     rows = []
     for seed in (0, 1):

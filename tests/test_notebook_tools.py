@@ -8,13 +8,13 @@ from uinfo import runner
 from uinfo.notebook import check_parameters, record_claims, snapshot
 from uinfo.report import stats as S
 
-DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "device", "jobs"}
+DECLARED = {"profile", "seeds", "store_dir", "figures_dir", "jobs"}
 
 
 def namespace(tmp_path, **extra):
     ns = {"nb": object()}
     base = snapshot(ns)
-    ns.update({"profile": "quick", "seeds": None, "store_dir": None, "figures_dir": str(tmp_path), "device": "cpu",
+    ns.update({"profile": "quick", "seeds": None, "store_dir": None, "figures_dir": str(tmp_path),
                "jobs": None, **extra})
     return ns, base
 
@@ -25,7 +25,7 @@ def test_unknown_parameter_stops_the_notebook(tmp_path):
         check_parameters(ns, base, DECLARED)
 
 
-@pytest.mark.parametrize("bad", [dict(profile="fast"), dict(seeds=[-1]), dict(seeds="3"), dict(device="tpu"),
+@pytest.mark.parametrize("bad", [dict(profile="fast"), dict(seeds=[-1]), dict(seeds="3"),
                                  dict(jobs=0), dict(jobs=1.5)])
 def test_invalid_parameter_values_fail_clearly(tmp_path, bad):
     ns, base = namespace(tmp_path)

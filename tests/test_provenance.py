@@ -5,8 +5,7 @@ import pytest
 
 from uinfo import provenance, registry
 
-PRESENTATION = ("report", "profiles", "registry.py", "notebook.py", "runner.py", "sweep.py", "__main__.py",
-                "plotting.py", "claims.py", "cifar_figures.py", "shannon_figures.py")
+PRESENTATION = ("report", "profiles", "registry.py", "notebook.py", "runner.py", "sweep.py", "__main__.py")
 
 
 @pytest.mark.parametrize("experiment", sorted(registry.EXPERIMENTS))

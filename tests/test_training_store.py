@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from uinfo.claims import condition_labels, dynamics_claims, transient_statistics
+from uinfo.report.checkerboard import condition_labels, dynamics_claims, transient_statistics
 from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs, run_checkerboard
 from uinfo.profiles.checkerboard import dynamics_configs
 from uinfo.models import MLP
@@ -170,7 +170,7 @@ def test_lr_batch_configs_cover_both_sweeps_and_the_grid_once():
 def test_lr_batch_claims_from_synthetic_records():
     """Only settings that solve the task enter the contrasts (an unsolved lr is named and left out); contrasts are
     paired within seed; a matched-loss contrast whose small batch fits inside its early window is untestable."""
-    from uinfo.claims import at_matched_loss, lr_batch_claims
+    from uinfo.report.checkerboard import at_matched_loss, lr_batch_claims
 
     rows = []
     settings = ((0.0001, 32, 0.95, 0.3), (0.001, 32, 0.8, 0.8), (0.1, 32, 0.4, 0.8), (0.05, 32, 0.5, 0.8),

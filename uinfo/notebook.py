@@ -42,8 +42,6 @@ def check_parameters(namespace: dict, baseline: set, declared) -> SimpleNamespac
                 isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)):
             problems.append("seeds must be a positive count (seeds=3 means seeds 0, 1, 2) or a non-empty list of "
                             f"non-negative integers (seeds=[0, 4]), got {seeds!r}")
-    if values.get("device", "cpu") not in ("cpu", "cuda") and not str(values.get("device")).startswith("cuda:"):
-        problems.append(f"device must be 'cpu' or 'cuda[:N]', got {values.get('device')!r}")
     if "jobs" in values:
         if values["jobs"] is None:
             values["jobs"] = os.cpu_count() or 1

@@ -323,3 +323,20 @@ def window_mean(df: pd.DataFrame, column: str, window: Window, length: float, ti
 def precondition_at_least(name: str, value: float, threshold: float, fmt: str = "{:.3g}", where: str = "") -> Precondition:
     """A precondition "value >= threshold", with the measured value in its text."""
     return Precondition(name, bool(value >= threshold), fmt.format(value), where)
+
+
+def sem(x) -> float:
+    """Standard error of the mean over seeds (NaN for one value)."""
+    x = pd.Series(x, dtype=float)
+    return float(x.std(ddof=1) / len(x) ** 0.5) if len(x) > 1 else float("nan")
+
+
+def by_seed(stats: pd.DataFrame, column: str) -> pd.Series:
+    """One value per seed (a per-run statistics table indexed by its seed): what the intervals pair on."""
+    return stats.set_index("seed")[column].astype(float)
+
+
+# the windows of training that every trajectory claim of the main paper reads (fractions of training, fixed in
+# advance): early 5-20%, late the last 20%
+EARLY = Window("early", 0.05, 0.2)
+LATE = Window("late", 0.8, 1.0)

@@ -8,9 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .claims import _sem
-from .plotting import use_style as style
-from .report import stats as S
+from . import stats as S
+from .style import seed_band, use_style as style
 
 LN_4096 = math.log(4096)
 LN_3 = math.log(3)
@@ -35,14 +34,7 @@ def _bits_axis(ax) -> None:
 
 def _mean_band(ax, df: pd.DataFrame, x: str, y: str, colour, label: str, se: str | None = None) -> None:
     """Mean over seeds (line), spread over seeds (s.e.m., dark band) and Monte Carlo error (light band)."""
-    g = df.groupby(x)[y]
-    mean, sem = g.mean(), g.apply(_sem).fillna(0)
-    xs = mean.index.to_numpy()
-    ax.plot(xs, mean, color=colour, label=label, lw=1.6)
-    ax.fill_between(xs, mean - sem, mean + sem, color=colour, alpha=0.3, lw=0)
-    if se is not None:
-        mc = df.groupby(x)[se].apply(lambda s: math.sqrt((s ** 2).mean()))
-        ax.fill_between(xs, mean - 2 * mc, mean + 2 * mc, color=colour, alpha=0.12, lw=0)
+    seed_band(ax, df, x, y, label, colour, show_seeds=False, lw=1.6, alpha=0.3, mc_se=se)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,8 +304,8 @@ def _linear_exact_detail(df: pd.DataFrame, late_from: int = 100) -> str:
     late = (d[d.epoch == d.epoch.max()].set_index("seed")["mi_exact"]
             - d[d.epoch == start].set_index("seed")["mi_exact"])
     return (f"exact I(X;T_5) of the linear net: peak - final {exact.compression.mean():.2f} ± "
-            f"{_sem(exact.compression):.2f} nats, peak at epoch {exact.peak_epoch.median():.0f} (median); change from "
-            f"epoch {start} to the end {late.mean():+.2f} ± {_sem(late):.2f}: the drop is real and early, none is late. "
+            f"{S.sem(exact.compression):.2f} nats, peak at epoch {exact.peak_epoch.median():.0f} (median); change from "
+            f"epoch {start} to the end {late.mean():+.2f} ± {S.sem(late):.2f}: the drop is real and early, none is late. "
             f"The SP estimate (the profile's noise replicas) reads {(d['mi'] - d['mi_exact']).mean():+.2f} nats above the exact "
             "value on average")
 
@@ -333,7 +325,7 @@ def variants_claims(records: dict[str, pd.DataFrame]) -> list[dict]:
             rows.append(S.verdict("Linear activations show no compression",
                                   f"peak-window minus late-window {'exact ' if exact else ''}I(X;T_5), {name}, nats",
                                   S.t_interval(value), NATS_SESOI, "nats", predicts="no effect",
-                                  detail=f"{_szt_windows(df)}; SP estimate {a.mean():+.2f} ± {_sem(a):.2f}. "
+                                  detail=f"{_szt_windows(df)}; SP estimate {a.mean():+.2f} ± {S.sem(a):.2f}. "
                                          + _linear_exact_detail(df)))
         elif "orthonormal" in name and "tanh" in amounts:
             base = amounts["tanh"]
@@ -451,7 +443,7 @@ def mnist_claims(records: pd.DataFrame, layer: str = "fc") -> list[dict]:
                                f"({v} net) same-class clustering grows in training"),
                               f"(within - between cosine) of layer '{layer}', late window minus initial",
                               S.t_interval(rise), 0.05, "cosine similarity",
-                              detail=f"{late.label(last)}; final validation error {err.mean():.4f} ± {_sem(err):.4f}"))
+                              detail=f"{late.label(last)}; final validation error {err.mean():.4f} ± {S.sem(err):.4f}"))
     return rows
 
 

@@ -6,9 +6,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .claims import EARLY, LATE, _by_seed, _sem
-from .plotting import mean_sem, use_style
-from .report import stats as S
+from . import stats as S
+from .stats import EARLY, LATE
+from .style import seed_band, use_style
 
 PENULTIMATE = {"resnet18": "stage4", "allcnn": "block3"}
 VARIABLE_COLOURS = {"fine": "tab:purple", "coarse": "tab:green"}
@@ -61,7 +61,7 @@ def _numerics(precision: str, channels_last) -> str:
 
 def trajectory_statistics(records: pd.DataFrame, variable: str, fit: str = "heldout") -> pd.DataFrame:
     """Per run (penultimate layer, coarse-training phase): initial, early- and late-window (see
-    ``uinfo.claims``), peak (after epoch 0; reported beside only), peak epoch and final information of
+    ``uinfo.report.stats``), peak (after epoch 0; reported beside only), peak epoch and final information of
     ``variable``, with the final test / train accuracy and loss."""
     rows = []
     df = penultimate(records, fit)
@@ -86,10 +86,7 @@ def trajectory_statistics(records: pd.DataFrame, variable: str, fit: str = "held
 # figures
 
 def _band(ax, df: pd.DataFrame, y: str, colour, label: str, ls: str = "-") -> None:
-    summary = mean_sem(df, "epoch", y)
-    mean, sem = summary["mean"], summary["sem"]
-    ax.plot(mean.index, mean, color=colour, label=label, lw=1.6, ls=ls, marker=".", ms=4)
-    ax.fill_between(mean.index, mean - sem, mean + sem, color=colour, alpha=0.25, lw=0)
+    seed_band(ax, df, "epoch", y, label, colour, show_seeds=False, ls=ls, lw=1.6, alpha=0.25, marker=".")
 
 
 def _epoch_axis(ax, records: pd.DataFrame) -> None:
@@ -193,7 +190,7 @@ def comparison_figure(records: pd.DataFrame, h: dict, title: str):
     for i, name in enumerate(order):
         vals = stats.loc[stats["condition"] == name, "final"]
         ax.scatter(np.full(len(vals), i), vals, color=colours[name], alpha=0.6)
-        ax.errorbar(i + 0.15, vals.mean(), _sem(vals) if len(vals) > 1 else 0, fmt="o", color="k", capsize=3)
+        ax.errorbar(i + 0.15, vals.mean(), S.sem(vals) if len(vals) > 1 else 0, fmt="o", color="k", capsize=3)
     ax.axhline(h["coarse"], color=VARIABLE_COLOURS["coarse"], ls=":", lw=1)
     ax.set_xticks(range(len(order)), [o.replace(", ", "\n") for o in order], fontsize=7)
     ax.set(ylabel="final fine information (bits)", title="(d) end of training, per seed (mean ± s.e.m.)")
@@ -222,19 +219,19 @@ def coarse_claims(records: pd.DataFrame, h: dict) -> list[dict]:
     rows = [
         S.verdict("fine-label information in the last layer peaks early in training and then declines",
                   "fine information, early-window minus late-window (bits)",
-                  S.t_interval(_by_seed(fine, "early") - _by_seed(fine, "late")), BITS_SESOI, "bits",
+                  S.t_interval(S.by_seed(fine, "early") - S.by_seed(fine, "late")), BITS_SESOI, "bits",
                   preconditions=[terminal],
                   detail=f"{_windows(fine)}: early {fine['early'].mean():.3f}, late {fine['late'].mean():.3f} bits; "
                          f"extreme values beside: peak {fine['peak'].mean():.3f} at median epoch "
                          f"{fine['peak_epoch'].median():g}, before the last checkpoint in {early_peak:.0%} of seeds"),
         S.verdict("coarse-label information rises during training", "coarse information, late-window minus "
-                  "initial (bits)", S.t_interval(_by_seed(coarse, "late") - _by_seed(coarse, "initial")),
+                  "initial (bits)", S.t_interval(S.by_seed(coarse, "late") - S.by_seed(coarse, "initial")),
                   BITS_SESOI, "bits",
                   detail=f"initial {coarse['initial'].mean():.3f}, late {coarse['late'].mean():.3f} of H(coarse) = "
                          f"{h['coarse']:.3f} bits; test accuracy {coarse['test_accuracy'].mean():.3f}"),
         S.verdict("fine information ends near H(coarse) (a representation that keeps only the coarse label)",
                   "late-window fine information minus H(coarse) (bits)",
-                  S.t_interval(_by_seed(fine, "late") - h["coarse"]), 0.1 * h["coarse"], "bits", direction=0,
+                  S.t_interval(S.by_seed(fine, "late") - h["coarse"]), 0.1 * h["coarse"], "bits", direction=0,
                   predicts="no effect", preconditions=[terminal],
                   detail=f"H(coarse) = {h['coarse']:.3f}, H(fine) = {h['fine']:.3f} bits; SESOI 10% of H(coarse)"),
     ]
@@ -249,7 +246,7 @@ def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
     fitted = trajectory_statistics(main, "coarse", fit="train_fitted")
     return [S.verdict("(diagnostic, ours) decoders fitted on the network's training images under-report coarse "
                       "information late in training", "held-out minus train-fitted late-window coarse information "
-                      "(bits), paired within run", S.paired_interval(_by_seed(held, "late"), _by_seed(fitted, "late")),
+                      "(bits), paired within run", S.paired_interval(S.by_seed(held, "late"), S.by_seed(fitted, "late")),
                       BITS_SESOI, "bits",
                       detail=f"held-out {held['late'].mean():.3f}, train-fitted {fitted['late'].mean():.3f} bits, test "
                              f"accuracy {held['test_accuracy'].mean():.3f}")]
@@ -303,7 +300,7 @@ def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> l
                      if column == "batch_size" and value > at else "")
             rows.append(S.verdict(statement, f"late-window fine information, {label.format(more_value)} minus "
                                   f"{label.format(less_value)} (bits), paired within seed",
-                                  S.paired_interval(_by_seed(stats[more], "late"), _by_seed(stats[less], "late")),
+                                  S.paired_interval(S.by_seed(stats[more], "late"), S.by_seed(stats[less], "late")),
                                   BITS_SESOI, "bits", preconditions=[_terminal(stats[more | less], "every arm")],
                                   detail=f"{steps}test accuracy {stats.loc[more, 'test_accuracy'].mean():.3f} vs "
                                          f"{stats.loc[less, 'test_accuracy'].mean():.3f}; training accuracy "
@@ -322,18 +319,18 @@ def initialization_claims(records: pd.DataFrame) -> list[dict]:
     terminal = _terminal(stats, "every arm")
     rows = [S.verdict("a network first trained on the fine labels keeps more fine information",
                       "late-window fine information, fine-pretrained minus scratch (bits), paired within seed",
-                      S.paired_interval(_by_seed(pre, "late"), _by_seed(scratch, "late")), BITS_SESOI, "bits",
+                      S.paired_interval(S.by_seed(pre, "late"), S.by_seed(scratch, "late")), BITS_SESOI, "bits",
                       detail=f"{pre['late'].mean():.3f} vs {scratch['late'].mean():.3f} bits")]
     rows.append(S.verdict("... and generalizes worse", "coarse test accuracy, scratch minus fine-pretrained, paired "
-                          "within seed", S.paired_interval(_by_seed(scratch, "test_accuracy"),
-                                                           _by_seed(pre, "test_accuracy")),
+                          "within seed", S.paired_interval(S.by_seed(scratch, "test_accuracy"),
+                                                           S.by_seed(pre, "test_accuracy")),
                           ACCURACY_SESOI, "accuracy", preconditions=[terminal],
                           detail=f"{scratch['test_accuracy'].mean():.3f} vs {pre['test_accuracy'].mean():.3f}"))
     gap = stats.assign(gap=stats["test_loss"] - stats["train_loss"])
     g_pre, g_scr = gap[gap["pretrain_epochs"] > 0], gap[gap["pretrain_epochs"] == 0]
     rows.append(S.verdict("... and generalizes worse (loss gap)", "test minus train coarse loss, fine-pretrained minus "
-                          "scratch (nats), paired within seed", S.paired_interval(_by_seed(g_pre, "gap"),
-                                                                                  _by_seed(g_scr, "gap")),
+                          "scratch (nats), paired within seed", S.paired_interval(S.by_seed(g_pre, "gap"),
+                                                                                  S.by_seed(g_scr, "gap")),
                           GAP_SESOI, "nats", preconditions=[terminal],
                           detail=f"gap {g_pre['gap'].mean():.3f} vs {g_scr['gap'].mean():.3f} nats (train = "
                                  "un-augmented training images)"))
@@ -357,7 +354,7 @@ def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penu
     penultimate layer (or "logits") over the fitting window (the checkpoints from the first at which the training
     accuracy reaches 0.9 to the first at which it reaches 0.99; the last checkpoint for a run that never does) and
     over the late window (the
-    last 20% of training, ``uinfo.claims.LATE``); the epochs the fit starts and ends; the final accuracies and
+    last 20% of training, ``uinfo.report.stats.LATE``); the epochs the fit starts and ends; the final accuracies and
     losses. The fitting window is defined by the accuracy, not by the information, so it does not select a peak."""
     held = records[(records["fit"] == fit) & (records["phase"] == "train")]
     chosen = held[held["layer"] == (held["model"].map(PENULTIMATE) if layer == "penultimate" else layer)]
@@ -396,7 +393,7 @@ def _fits(stats: pd.DataFrame, arm: str) -> S.Precondition:
 def _decline(stats: pd.DataFrame, claim: str, what: str) -> dict:
     arm = stats["arm"].iloc[0]
     return S.verdict(claim, f"{arm}: {what}, fitting-window minus late-window (bits)",
-                     S.t_interval(_by_seed(stats, "fitting") - _by_seed(stats, "late")), BITS_SESOI, "bits",
+                     S.t_interval(S.by_seed(stats, "fitting") - S.by_seed(stats, "late")), BITS_SESOI, "bits",
                      preconditions=[_fits(stats, arm)],
                      detail=f"fitting window (training accuracy 0.9 -> 0.99) epochs {stats['fit_start'].median():g}-"
                             f"{stats['fit_end'].median():g} (median): {stats['fitting'].mean():.3f}, late window "
@@ -471,7 +468,7 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
     for i, arm in enumerate(arms):
         d = (fine.loc[fine["arm"] == arm, "fitting"] - fine.loc[fine["arm"] == arm, "late"]).to_numpy()
         ax.scatter(np.full(len(d), i), d, color=colours[arm], alpha=0.6)
-        ax.errorbar(i + 0.15, np.nanmean(d), _sem(pd.Series(d).dropna()) if np.isfinite(d).sum() > 1 else 0,
+        ax.errorbar(i + 0.15, np.nanmean(d), S.sem(pd.Series(d).dropna()) if np.isfinite(d).sum() > 1 else 0,
                     fmt="o", color="k", capsize=3)
     ax.axhline(0, color="k", lw=0.6)
     ax.axhline(BITS_SESOI, color="gray", ls=":", lw=0.8)

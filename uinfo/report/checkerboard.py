@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .report import stats as S
+import matplotlib.pyplot as plt
+
+from . import stats as S
+from .style import COLORS, mean_sem, seed_band, symlog_epochs, use_style
 
 CONFIG_COLUMNS = ("hidden", "architecture", "activation", "lr", "batch_size", "weight_decay", "momentum", "epochs",
                   "pretrain_epochs", "warmup_epochs", "warmup_lr")
@@ -98,8 +101,7 @@ def condition_labels(records: pd.DataFrame) -> pd.Series:
                      index=records.index)
 
 
-EARLY = S.Window("early", 0.05, 0.2)
-LATE = S.Window("late", 0.8, 1.0)
+EARLY, LATE = S.EARLY, S.LATE
 COLOUR_SESOI = 0.05   # bits: a change smaller than 5% of colour's 1 bit is not called encoding or discarding
 BITS_SESOI = 0.05     # bits, for any other information difference of the checkerboard
 SOLVED = 0.9          # a setting solves the task when its late direction information is >= 90% of the ceiling
@@ -146,15 +148,6 @@ def transient_statistics(records: pd.DataFrame, variable: str = "colour", layer:
     return out
 
 
-def _sem(x) -> float:
-    x = pd.Series(x, dtype=float)
-    return float(x.std(ddof=1) / len(x) ** 0.5) if len(x) > 1 else float("nan")
-
-
-def _by_seed(stats: pd.DataFrame, column: str) -> pd.Series:
-    return stats.set_index("seed")[column].astype(float)
-
-
 def _solved(direction: pd.DataFrame, ceiling_bits: float, where: str = "") -> S.Precondition:
     """The task is solved: seed-mean late-window direction information >= 90% of its Bayes ceiling."""
     fraction = direction["late"].mean() / ceiling_bits
@@ -188,16 +181,16 @@ def dynamics_claims(records: pd.DataFrame, main: str, ceiling_bits: float) -> li
         if condition == main:
             rows.append(S.verdict("Colour information is encoded early: it rises above its initial level",
                                   "early-window minus initial colour bits, last hidden layer",
-                                  S.t_interval(_by_seed(s, "early") - _by_seed(s, "initial")), COLOUR_SESOI, "bits",
+                                  S.t_interval(S.by_seed(s, "early") - S.by_seed(s, "initial")), COLOUR_SESOI, "bits",
                                   detail=detail))
         rows.append(S.verdict(prefix + "Colour information is later discarded: early window above late window",
                               f"early-window minus late-window colour bits, last hidden layer ({condition})",
-                              S.t_interval(_by_seed(s, "early") - _by_seed(s, "late")), COLOUR_SESOI, "bits",
+                              S.t_interval(S.by_seed(s, "early") - S.by_seed(s, "late")), COLOUR_SESOI, "bits",
                               preconditions=[solved], detail=detail))
     d = direction[direction["condition"] == main]
     rows.insert(2, S.verdict("Direction information reaches at least 90% of its Bayes ceiling",
                              "late-window direction bits / I(direction; X), last hidden layer",
-                             S.t_interval(_by_seed(d, "late") / ceiling_bits), 0.05, "fraction of the ceiling",
+                             S.t_interval(S.by_seed(d, "late") / ceiling_bits), 0.05, "fraction of the ceiling",
                              reference=SOLVED - 0.05,
                              detail=f"{main}: {d['late'].mean():.3f} of {ceiling_bits:.3f} bits; reproduced when the "
                                     "interval lies above 0.85 and the estimate reaches 0.90"))
@@ -216,7 +209,7 @@ def _excluded(fractions: pd.Series) -> str:
 
 
 def _paired_arms(stats: pd.DataFrame, arm, baseline, column: str = "late") -> S.Interval:
-    return S.paired_interval(_by_seed(stats[arm], column), _by_seed(stats[baseline], column))
+    return S.paired_interval(S.by_seed(stats[arm], column), S.by_seed(stats[baseline], column))
 
 
 def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
@@ -286,8 +279,8 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
                                          f"batch {b}: epoch {e:.2g}" for b, e in
                                          arms.groupby("batch_size")["matched_epoch"].median().items()),
                                      "no profile here (the small batch fits early in every profile)")
-            interval = (S.paired_interval(_by_seed(arms[arms["batch_size"] == large], "matched"),
-                                          _by_seed(arms[arms["batch_size"] == small], "matched"))
+            interval = (S.paired_interval(S.by_seed(arms[arms["batch_size"] == large], "matched"),
+                                          S.by_seed(arms[arms["batch_size"] == small], "matched"))
                         if reached else S.t_interval([]))
             rows.append(S.verdict("Colour information is higher at the largest batch than at the smallest, at a "
                                   "matched training loss", f"colour bits at the matched loss, {name} minus batch "
@@ -363,8 +356,8 @@ def transient_claims(records: pd.DataFrame, order: list[str], ceiling_bits: floa
     rows = []
     for condition in order:
         s = stats[stats["condition"] == condition]
-        rise = _by_seed(s, "early") - _by_seed(s, "initial")
-        fall = _by_seed(s, "early") - _by_seed(s, "late")
+        rise = S.by_seed(s, "early") - S.by_seed(s, "initial")
+        fall = S.by_seed(s, "early") - S.by_seed(s, "late")
         pre = [_solved(direction[direction["condition"] == condition], ceiling_bits)] if ceiling_bits else []
         rows.append(S.verdict(f"Transient colour information in {condition}: rises above its initial value, then "
                               "falls", f"{condition}: the smaller of (early - initial) and (early - late) colour bits "
@@ -372,8 +365,8 @@ def transient_claims(records: pd.DataFrame, order: list[str], ceiling_bits: floa
                               "bits", preconditions=pre,
                               detail=f"{len(s)} seeds; {_windows_text(s['length'].iloc[0])}: initial "
                                      f"{s['initial'].mean():.2f}, early {s['early'].mean():.2f}, late "
-                                     f"{s['late'].mean():.2f} bits; rise {rise.mean():.2f} ± {_sem(rise):.2f}, fall "
-                                     f"{fall.mean():.2f} ± {_sem(fall):.2f}; peak - final (extreme values) "
+                                     f"{s['late'].mean():.2f} bits; rise {rise.mean():.2f} ± {S.sem(rise):.2f}, fall "
+                                     f"{fall.mean():.2f} ± {S.sem(fall):.2f}; peak - final (extreme values) "
                                      f"{(s['peak'] - s['final']).mean():.2f}"))
     return rows
 
@@ -397,12 +390,12 @@ def initialization_claims(records: pd.DataFrame, random: str, pretrained: list[s
         rows.append(S.verdict(prefix + "A network pretrained on colour ends with more colour information than a "
                               "random init", f"{condition}: late-window colour bits, last hidden layer, minus random "
                               "init, paired within seed",
-                              S.paired_interval(_by_seed(a, "late"), _by_seed(b, "late")), COLOUR_SESOI, "bits",
+                              S.paired_interval(S.by_seed(a, "late"), S.by_seed(b, "late")), COLOUR_SESOI, "bits",
                               detail=f"pretrained {a['late'].mean():.2f}, random {b['late'].mean():.2f} bits"))
         rows.append(S.verdict(prefix + "... and generalizes worse",
                               f"{condition}: late-window validation minus training loss, minus random init, paired "
-                              "within seed", S.paired_interval(_by_seed(a, "generalization_gap"),
-                                                                 _by_seed(b, "generalization_gap")),
+                              "within seed", S.paired_interval(S.by_seed(a, "generalization_gap"),
+                                                                 S.by_seed(b, "generalization_gap")),
                               GAP_SESOI, "nats", preconditions=[overfits],
                               detail=f"gap pretrained {a['generalization_gap'].mean():.4f}, random "
                                      f"{b['generalization_gap'].mean():.4f} nats; validation loss "
@@ -422,8 +415,8 @@ def initialization_claims(records: pd.DataFrame, random: str, pretrained: list[s
     t_max = means.index.max()
     rows.append(S.verdict(f"... the longest first phase (T = {t_max}) ends with more colour information than none",
                           f"late colour bits, T = {t_max} minus T = 0, paired within seed",
-                          S.paired_interval(_by_seed(warm[warm["T"] == t_max], "late"),
-                                            _by_seed(warm[warm["T"] == 0], "late")), COLOUR_SESOI, "bits"))
+                          S.paired_interval(S.by_seed(warm[warm["T"] == t_max], "late"),
+                                            S.by_seed(warm[warm["T"] == 0], "late")), COLOUR_SESOI, "bits"))
     return rows
 
 
@@ -443,16 +436,16 @@ def overfitting_claims(records: pd.DataFrame, random: str, pretrained: str) -> l
     return [
         S.verdict("(overfitting regime) A network pretrained on colour ends with more colour information than a "
                   "random init", "late-window colour bits, last hidden layer, pretrained minus random init, paired "
-                  "within seed", S.paired_interval(_by_seed(a, "late"), _by_seed(b, "late")), COLOUR_SESOI, "bits",
+                  "within seed", S.paired_interval(S.by_seed(a, "late"), S.by_seed(b, "late")), COLOUR_SESOI, "bits",
                   detail=f"pretrained {a['late'].mean():.3f}, random {b['late'].mean():.3f} bits"),
         S.verdict("(overfitting regime) ... and generalizes worse",
                   "late-window validation minus training loss, pretrained minus random init, paired within seed",
-                  S.paired_interval(_by_seed(a, "generalization_gap"), _by_seed(b, "generalization_gap")), GAP_SESOI,
+                  S.paired_interval(S.by_seed(a, "generalization_gap"), S.by_seed(b, "generalization_gap")), GAP_SESOI,
                   "nats", preconditions=[overfits],
                   detail=f"gap pretrained {a['generalization_gap'].mean():.4f}, random {gap:.4f} nats; {losses}"),
         S.verdict("(overfitting regime) ... with a higher held-out loss",
                   "late-window validation loss, pretrained minus random init, paired within seed",
-                  S.paired_interval(_by_seed(a, "late_val_loss"), _by_seed(b, "late_val_loss")), GAP_SESOI, "nats",
+                  S.paired_interval(S.by_seed(a, "late_val_loss"), S.by_seed(b, "late_val_loss")), GAP_SESOI, "nats",
                   preconditions=[overfits], detail=losses),
     ]
 
@@ -468,3 +461,311 @@ def at_matched_loss(records: pd.DataFrame, level: float, variable: str = "colour
         rows.append(dict(run=run, matched_epoch=reached["epoch"].iloc[0] if len(reached) else float("nan"),
                          matched=reached["bits"].iloc[0] if len(reached) else float("nan")))
     return stats.merge(pd.DataFrame(rows), on="run")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# figures
+
+def checkerboard_dynamics_figure(records, main_condition: str, ceiling_bits: float, sensitivity=None):
+    """Fig. 1-style panels: (a) last hidden layer and (b) first hidden layer information over training for the
+    main condition, (c) train/validation loss, (d) colour information (initial, peak, final) for every condition
+    (``sensitivity``: one row per run with ``condition``, ``initial``, ``peak``, ``final``)."""
+    use_style()
+    main = records[records["condition"] == main_condition]
+    layers = hidden_layers(main)
+    first_epoch = main.loc[main["epoch"] > 0, "epoch"].min()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, layer, title in ((axes[0, 0], layers[-1], "last hidden layer"), (axes[0, 1], layers[0], "first hidden layer")):
+        for var in ("direction", "colour", "configuration"):
+            seed_band(ax, main[(main["layer"] == layer) & (main["variable"] == var)], "epoch", "bits", var, COLORS[var])
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8,
+                   label=f"Bayes ceiling I(direction; X) = I(colour; X) = {ceiling_bits:.2f}")
+        ax.set_title(f"({'a' if ax is axes[0, 0] else 'b'}) {title} ({layer}), FC Small {main_condition}")
+        ax.set_ylabel("usable information (bits)")
+        ax.set_ylim(-0.05, 1.08)
+        symlog_epochs(ax, first_epoch)
+    axes[0, 0].legend(loc="lower right")
+    ax = axes[1, 0]
+    one = main[(main["layer"] == layers[-1]) & (main["variable"] == "direction")]
+    seed_band(ax, one, "epoch", "train_loss", "train", COLORS["train"])
+    seed_band(ax, one, "epoch", "val_loss", "validation", COLORS["val"])
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title("(c) direction loss")
+    symlog_epochs(ax, first_epoch)
+    ax.legend()
+    ax = axes[1, 1]
+    if sensitivity is not None and len(sensitivity):
+        _per_condition_points(axes[1, 1], sensitivity, list(sensitivity["condition"].unique()),
+                              [("initial", "o", "colour, initial"), ("peak", "^", "colour, peak"),
+                               ("final", "s", "colour, final")], "colour information, last hidden layer (bits)",
+                              "(d) sensitivity: width and settings (mean ± s.e.m.; dots: seeds)")
+    fig.tight_layout()
+    return fig
+
+
+def _sweep_trajectories(ax, records, column, values, fmt):
+    cmap = plt.get_cmap("viridis")
+    for i, v in enumerate(values):
+        sel = records[records[column] == v]
+        seed_band(ax, sel, "epoch", "bits", fmt(v), cmap(i / max(1, len(values) - 1)), show_seeds=False)
+
+
+def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float, full_batch: int):
+    """Spec section 4: colour information over training per learning rate (batch 32) and per batch size (lr
+    0.05); final colour information against each; final direction information of every setting; final colour
+    information against lr / batch. ``*_stats`` are `transient_statistics` tables."""
+    use_style()
+    last = hidden_layers(records)[-1]
+    colour = records[(records["variable"] == "colour") & (records["layer"] == last)]
+    first_epoch = colour.loc[colour["epoch"] > 0, "epoch"].min()
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    bs_name = lambda b: "full batch" if b >= full_batch else f"batch {b}"  # noqa: E731
+    at32, at05 = colour[colour["batch_size"] == 32], colour[colour["lr"] == 0.05]
+    _sweep_trajectories(axes[0, 0], at32, "lr", sorted(at32["lr"].unique()), lambda v: f"lr {v:g}")
+    axes[0, 0].set_title(f"(a) colour information, {last}, batch 32")
+    _sweep_trajectories(axes[0, 1], at05, "batch_size", sorted(at05["batch_size"].unique()), bs_name)
+    axes[0, 1].set_title(f"(b) colour information, {last}, lr 0.05")
+    for ax in axes[0, :2]:
+        ax.set_ylabel("usable information (bits)")
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+        symlog_epochs(ax, first_epoch)
+        ax.legend(fontsize=7)
+    for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == 32], "lr", "learning rate (batch 32)"),
+                                (axes[1, 0], colour_stats[colour_stats["lr"] == 0.05], "batch_size", "batch size (lr 0.05)")):
+        g = mean_sem(sel, col, "final")
+        ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
+                    label="mean ± s.e.m.")
+        ax.plot(sel[col], sel["final"], ".", color="gray", alpha=0.5, label="seeds")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("final colour information (bits)")
+        ax.legend(fontsize=7)
+    axes[0, 2].set_title("(c) final colour information vs learning rate")
+    axes[1, 0].set_title("(d) final colour information vs batch size")
+    ax = axes[1, 1]
+    conditions = list(direction_stats["condition"].unique())
+    g = mean_sem(direction_stats, "condition", "final").loc[conditions]
+    ax.errorbar(range(len(conditions)), g["mean"], yerr=g["sem"], fmt="o", capsize=3, color=COLORS["direction"])
+    ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label="Bayes ceiling")
+    ax.axhline(0.9 * ceiling_bits, ls=":", color="k", lw=0.8, label="90% of the ceiling")
+    ax.set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "lr 0.05, batch 32")
+                                           for c in conditions], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("final direction information (bits)")
+    ax.set_title("(e) does every setting solve the task?")
+    ax.legend(fontsize=7)
+    ax = axes[1, 2]
+    means = mean_sem(colour_stats, ["lr", "batch_size"], "final").reset_index()
+    sc = ax.scatter(means["lr"] / means["batch_size"], means["mean"], c=np.log10(means["batch_size"]), cmap="viridis")
+    ax.errorbar(means["lr"] / means["batch_size"], means["mean"], yerr=means["sem"], fmt="none", ecolor="gray",
+                capsize=2)
+    fig.colorbar(sc, ax=ax, label="log10 batch size")
+    ax.set_xscale("log")
+    ax.set_xlabel("lr / batch size")
+    ax.set_ylabel("final colour information (bits)")
+    ax.set_title("(f) does lr / batch order the results?")
+    fig.tight_layout()
+    return fig
+
+
+def _info_axes(ax, first_epoch: float, title: str, ceiling_bits: float | None = None) -> None:
+    if ceiling_bits is not None:
+        ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    ax.set_ylabel("usable information (bits)")
+    ax.set_ylim(-0.05, 1.08)
+    ax.set_title(title)
+    symlog_epochs(ax, first_epoch)
+
+
+def _first_epoch(records) -> float:
+    return records.loc[records["epoch"] > 0, "epoch"].min()
+
+
+def _per_condition_points(ax, stats, conditions, columns, ylabel: str, title: str):
+    """Mean ± s.e.m. of each column of ``stats`` per condition, with the seeds as grey dots."""
+    offsets = np.linspace(-0.12, 0.12, len(columns)) if len(columns) > 1 else [0.0]
+    for (col, marker, label), offset in zip(columns, offsets):
+        g = mean_sem(stats, "condition", col).loc[conditions]
+        ax.errorbar(np.arange(len(conditions)) + offset, g["mean"], yerr=g["sem"], fmt=marker, capsize=3,
+                    label=label)
+        for i, c in enumerate(conditions):
+            vals = stats.loc[stats["condition"] == c, col]
+            ax.plot(np.full(len(vals), i + offset), vals, ".", color="gray", alpha=0.5, ms=3)
+    ax.set_xticks(range(len(conditions)), [c.replace(", ", "\n") for c in conditions], fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+
+
+def layers_figure(records, main: str, final, ceiling_bits: float):
+    """Per-layer usable information over training for the headline net (one panel per variable, a line per
+    layer) and the final colour and configuration bits against depth for every net (``final``:
+    `final_by_layer`)."""
+    use_style()
+    sel = records[records["condition"] == main]
+    layers = hidden_layers(sel)
+    cmap = plt.get_cmap("plasma")
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    for ax, var, letter in zip(axes[0], ("colour", "configuration", "direction"), "abc"):
+        for i, layer in enumerate(layers):
+            seed_band(ax, sel[(sel["layer"] == layer) & (sel["variable"] == var)], "epoch", "bits", layer,
+                      cmap(i / max(1, len(layers))), show_seeds=False)
+        _info_axes(ax, _first_epoch(sel), f"({letter}) {var} information per layer, {main}",
+                   ceiling_bits if var != "configuration" else None)
+        ax.legend(fontsize=7)
+    conditions = list(dict.fromkeys([main, *final["condition"].unique()]))
+    for ax, var, letter in zip(axes[1, :2], ("colour", "configuration"), "de"):
+        for condition in conditions:
+            g = mean_sem(final[(final["condition"] == condition) & (final["variable"] == var)], "depth", "bits")
+            ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, label=condition)
+        ax.set_xlabel("hidden layer (1 = first)")
+        ax.set_ylabel(f"final {var} information (bits)")
+        ax.set_title(f"({letter}) final {var} information against depth")
+        ax.set_xticks(sorted(final["depth"].unique()))
+        ax.legend(fontsize=7)
+    ax = axes[1, 2]
+    one = sel[(sel["layer"] == layers[-1]) & (sel["variable"] == "direction")]
+    seed_band(ax, one, "epoch", "train_loss", "train", COLORS["train"])
+    seed_band(ax, one, "epoch", "val_loss", "validation", COLORS["val"])
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title(f"(f) direction loss, {main}")
+    symlog_epochs(ax, _first_epoch(sel))
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def architectures_figure(records, order: list[str], stats, ceiling_bits: float):
+    """One panel per architecture (last hidden layer: direction, colour, configuration over training) and a
+    summary of the colour information's initial, peak and final values (``stats``: transient_statistics)."""
+    use_style()
+    n = len(order) + 1
+    cols = 3
+    fig, axes = plt.subplots((n + cols - 1) // cols, cols, figsize=(14, 3.8 * ((n + cols - 1) // cols)),
+                             squeeze=False)
+    axes = axes.ravel()
+    for ax, condition, letter in zip(axes, order, "abcdefgh"):
+        sel = records[records["condition"] == condition]
+        last = hidden_layers(sel)[-1]
+        for var in ("direction", "colour", "configuration"):
+            seed_band(ax, sel[(sel["layer"] == last) & (sel["variable"] == var)], "epoch", "bits", var, COLORS[var])
+        _info_axes(ax, _first_epoch(sel), f"({letter}) {condition} ({last})", ceiling_bits)
+    axes[0].legend(fontsize=7, loc="lower right")
+    _per_condition_points(axes[len(order)], stats, order,
+                          [("initial", "o", "initial"), ("peak", "^", "peak"), ("final", "s", "final")],
+                          "colour information, last hidden layer (bits)",
+                          f"({'abcdefgh'[len(order)]}) colour information per architecture")
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def initialization_figure(records, stats, direction_stats, random: str, pretrained: list[str], ceiling_bits: float):
+    """Spec section 5: (a) colour information and (b) direction losses over training for the pretrained nets
+    (``pretrained``: their conditions) and the randomly initialized one (negative epochs: pretraining on colour);
+    (c) colour information per warm-up length T; (d) final colour information and (e) generalization gap against T,
+    with the pretrained nets beside; (f) final direction information of every condition."""
+    use_style()
+    colour = last_layer_rows(records[records["variable"] == "colour"])
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
+    arms = list(zip([random, *pretrained], ["#555555", COLORS["colour"], COLORS["configuration"], "#e08214"]))
+    short = {c: c.replace("width 5, ", "").replace(", fresh readout", ",\nfresh readout") for c, _ in arms}
+    ax = axes[0, 0]
+    for condition, color in arms:
+        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", short[condition], color)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog; < 0: pretraining on colour)")
+    ax.set_ylabel("colour information, last hidden layer (bits)")
+    ax.set_title("(a) pretrained on colour vs random initialization")
+    ax.legend(fontsize=6, loc="lower left")
+    ax = axes[0, 1]
+    for condition, color in arms:
+        one = colour[colour["condition"] == condition]
+        seed_band(ax, one, "epoch", "train_loss", f"{short[condition]}: train", color, show_seeds=False)
+        s = mean_sem(one, "epoch", "val_loss")
+        ax.plot(s.index, s["mean"], ls="--", color=color, label="validation")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog)")
+    ax.set_ylabel("direction loss (nats)")
+    ax.set_title("(b) direction loss (while pretraining, the net is fitting colour)")
+    ax.legend(fontsize=6, loc="upper right")
+    warm = stats[~stats["condition"].isin(pretrained)].copy()
+    warm["T"] = warm["warmup_epochs"].fillna(0).astype(int)
+    ts = sorted(warm["T"].unique())
+    ax = axes[0, 2]
+    cmap = plt.get_cmap("viridis")
+    for i, t in enumerate(ts):
+        runs = warm.loc[warm["T"] == t, "run"]
+        seed_band(ax, colour[colour["run"].isin(runs)], "epoch", "bits", f"T = {t}", cmap(i / max(1, len(ts) - 1)),
+                  show_seeds=False)
+    _info_axes(ax, _first_epoch(colour), "(c) colour information per low-lr phase length T", ceiling_bits)
+    ax.legend(fontsize=7)
+    for ax, col, ylabel, letter in ((axes[1, 0], "final", "final colour information (bits)", "d"),
+                                    (axes[1, 1], "generalization_gap", "validation - training loss (nats)", "e")):
+        g = mean_sem(warm, "T", col)
+        ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
+                    label="low-lr first phase of T epochs")
+        ax.plot(warm["T"], warm[col], ".", color="gray", alpha=0.5)
+        for k, (condition, color) in enumerate(arms[1:]):
+            p = stats.loc[stats["condition"] == condition, col]
+            ax.errorbar([max(ts) * (1.12 + 0.08 * k) + 1], [p.mean()], yerr=[p.sem()], fmt="D", color=color,
+                        capsize=3, label="pretrained, " + ("fresh readout" if "fresh" in condition else "readout kept")
+                        + " (T = 0)")
+        ax.set_xlabel("T (epochs)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"({letter}) {ylabel.split(' (')[0]} against T")
+        ax.legend(fontsize=6)
+    conditions = list(direction_stats["condition"].unique())
+    _per_condition_points(axes[1, 2], direction_stats, conditions, [("final", "o", "final")],
+                          "final direction information (bits)", "(f) every condition solves the task?")
+    axes[1, 2].axhline(ceiling_bits, ls="--", color="k", lw=0.8)
+    axes[1, 2].set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "baseline")
+                                                   .replace(" epochs at ", " ep. at\n").replace(", ", "\n")
+                                                   for c in conditions], fontsize=6, rotation=45, ha="right")
+    fig.tight_layout()
+    return fig
+
+
+def overfitting_figure(records, stats, random: str, pretrained: str):
+    """The overfitting regime: (a) training and validation direction loss, (b) colour information in the last
+    hidden layer, over training, pretrained on colour vs random init (mean +- s.e.m.); (c) each seed's late
+    generalization gap in both arms, paired."""
+    use_style()
+    colour = last_layer_rows(records[records["variable"] == "colour"])
+    arms = [(random, "#555555", "random init"), (pretrained, COLORS["colour"], "pretrained on colour")]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    ax = axes[0]
+    for condition, color, label in arms:
+        one = colour[colour["condition"] == condition]
+        seed_band(ax, one, "epoch", "train_loss", f"{label}: training", color, show_seeds=False)
+        s = mean_sem(one, "epoch", "val_loss")
+        ax.plot(s.index, s["mean"], ls="--", color=color, label=f"{label}: validation")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog; < 0: pretraining on colour)")
+    ax.set_ylabel("direction loss (nats)")
+    ax.set_ylim(0, 1.2)
+    ax.set_title("(a) training vs validation loss")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    for condition, color, label in arms:
+        seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", label, color)
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlabel("epoch of direction training (symlog)")
+    ax.set_ylabel("colour information, last hidden layer (bits)")
+    ax.set_title("(b) colour information")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    pairs = stats.pivot_table(index="seed", columns="condition", values="generalization_gap")
+    for _, row in pairs.iterrows():
+        ax.plot([0, 1], [row[random], row[pretrained]], "-o", color="gray", alpha=0.6, ms=4)
+    ax.errorbar([0, 1], [pairs[random].mean(), pairs[pretrained].mean()],
+                yerr=[pairs[random].sem(), pairs[pretrained].sem()], fmt="D", color="k", capsize=4, zorder=3)
+    ax.set_xticks([0, 1], ["random init", "pretrained on colour"])
+    ax.set_xlim(-0.4, 1.4)
+    ax.set_ylabel("late validation - training loss (nats)")
+    ax.set_title("(c) generalization gap, each seed paired")
+    fig.tight_layout()
+    return fig
