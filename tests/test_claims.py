@@ -136,6 +136,9 @@ def test_terminal_phase_windows_follow_the_accuracy_and_unfitted_arms_are_untest
     assert excess["estimate"] == pytest.approx(0.3)  # coarse is flat: the excess falls with fine
     assert all(r["outcome"] == "untestable" and "(measured: 0.800)" in r["failed_precondition"] for r in rows[3:6])
     assert rows[6]["outcome"] == rows[7]["outcome"] == "contradicted"  # flat after the fit: no decline
+    without = cfig.terminal_claims(pd.concat([falls, unfitted, small]), ["resnet18, 10000 images",
+                                   "allcnn, 10000 images"], None, ["resnet18, 2000 images"])
+    assert len(without) == 7 and without[-1]["outcome"] == "contradicted"  # a profile without an augmented arm
 
 
 def test_overfitting_claims_pair_within_seed_and_need_an_overfitting_baseline():

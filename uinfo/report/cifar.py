@@ -401,7 +401,7 @@ def _decline(stats: pd.DataFrame, claim: str, what: str) -> dict:
                             f"{stats['train_accuracy'].mean():.3f}, test {stats['test_accuracy'].mean():.3f}")
 
 
-def terminal_claims(records: pd.DataFrame, headline: list[str], augmented: str, sizes: list[str]) -> list[dict]:
+def terminal_claims(records: pd.DataFrame, headline: list[str], augmented: str | None, sizes: list[str]) -> list[dict]:
     """K6 in the phase after the fit, per run from the fitting window (accuracy 0.9 -> 0.99) to the late window
     (last 20%), one value per seed, SESOI 0.05 bits, each arm testable only if it fits its training set: for each
     headline net, fine information in the penultimate layer falls, and so does the excess (fine minus coarse)
@@ -418,13 +418,13 @@ def terminal_claims(records: pd.DataFrame, headline: list[str], augmented: str, 
                              "penultimate layer"))
         rows.append(_decline(logits[logits["arm"] == arm], "K6: fine-label information in the logits falls once the "
                              "network has fitted its training set", "fine information, logits"))
-    for arm in [augmented, *sizes]:
+    for arm in [a for a in (augmented, *sizes) if a]:
         rows.append(_decline(fine[fine["arm"] == arm], "(sensitivity) K6: fine-label information falls once the "
                              "network has fitted its training set", "fine information, penultimate layer"))
     return rows
 
 
-def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augmented: str, sizes: list[str]):
+def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augmented: str | None, sizes: list[str]):
     """(a) training and test accuracy of the headline nets; (b) fine and coarse, (c) excess information in the
     penultimate layer; (d) fine information in the logits; (e) the fine-information decline (fitting window minus
     late window) per arm, seeds as dots; (f) fine information, penultimate layer, per number of training images."""
@@ -432,7 +432,8 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
     records = records.assign(arm=[_arm(r) for r in records[["model", "n_train", "augment"]].itertuples(index=False)])
     held = records[(records["fit"] == "heldout") & (records["phase"] == "train")]
     pen = penultimate(held)
-    colours = dict(zip([*headline, augmented, *sizes], plt.cm.tab10(np.arange(2 + len(headline) + len(sizes)))))
+    arms = [a for a in (*headline, augmented, *sizes) if a]
+    colours = dict(zip(arms, plt.cm.tab10(np.arange(len(arms)))))
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     ax = axes[0, 0]
     for arm in headline:
@@ -464,7 +465,6 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
         ax.legend(fontsize=7)
     ax = axes[1, 1]
     fine = terminal_statistics(records, "fine")
-    arms = [*headline, augmented, *sizes]
     for i, arm in enumerate(arms):
         d = (fine.loc[fine["arm"] == arm, "fitting"] - fine.loc[fine["arm"] == arm, "late"]).to_numpy()
         ax.scatter(np.full(len(d), i), d, color=colours[arm], alpha=0.6)
