@@ -220,6 +220,9 @@ def test_sp_estimates_of_a_trained_szt_net_stay_within_their_bounds():
     share = np.bincount(y) / len(y)
     h_y = float(-(share * np.log(share)).sum())
     assert len(records) == len(config.seeds) * records.epoch.nunique() * len(config.hidden) and records.epoch.max() == 30
-    assert (records.mi <= math.log(4096)).all() and (records.mi >= -2 * records.se).all()
-    assert (records.mi_y <= h_y).all() and (records.mi_y >= -2 * records.se_y).all()
+    # the caps hold exactly, up to float rounding: H(Y) here and the estimator's cap are sums in different orders
+    # (a mi_y of 0.6925629412537581 against an h_y of 0.692562941253758 failed on one CPU and not on another)
+    rounding = 1e-12
+    assert (records.mi <= math.log(4096) + rounding).all() and (records.mi >= -2 * records.se).all()
+    assert (records.mi_y <= h_y + rounding).all() and (records.mi_y >= -2 * records.se_y).all()
     assert (records.h_t_given_x >= records.h_z - 2 * records.se - 1e-9).all()

@@ -16,8 +16,8 @@ BITS_SESOI = 0.05      # bits: as on the checkerboard, a smaller change of infor
 ACCURACY_SESOI = 0.01  # a test-accuracy difference under one point is not called "generalizes worse"
 GAP_SESOI = 0.02       # nats, for a difference in test minus train loss
 TERMINAL = 0.99        # training accuracy that marks the phase after the fit, which K6 and the lr/batch claims are about
-TERMINAL_WHERE = ("the `paper` profile (160 epochs), or a CPU regime that fits its training set (the regimes issue: "
-                  "no notebook yet)")
+TERMINAL_WHERE = ("the `paper` profile (160 epochs); for K6 also `cifar_terminal_phase`, a CPU regime that fits its "
+                  "training set (the lr / batch and pretraining contrasts there: not built yet)")
 
 
 def _terminal(stats: pd.DataFrame, what: str = "the network") -> S.Precondition:
