@@ -348,6 +348,16 @@ def _arm(row) -> str:
     return f"{row.model}, {int(row.n_train)} images" + (", augmented" if row.augment in (True, "True") else "")
 
 
+def _trajectories(records: pd.DataFrame, layer: str = "penultimate", fit: str = "heldout"):
+    """The coarse-training rows of one layer ("penultimate" or a layer name) and one decoder fit, and their table
+    of fine, coarse and excess (fine minus coarse) bits per run and epoch."""
+    held = records[(records["fit"] == fit) & (records["phase"] == "train")]
+    chosen = held[held["layer"] == (held["model"].map(PENULTIMATE) if layer == "penultimate" else layer)]
+    table = chosen.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
+    table["excess"] = table["fine"] - table["coarse"]
+    return chosen, table
+
+
 def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penultimate",
                         fit: str = "heldout") -> pd.DataFrame:
     """Per run: the mean information of ``variable`` ("fine", "coarse" or "excess" = fine minus coarse) in the
@@ -356,10 +366,7 @@ def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penu
     over the late window (the
     last 20% of training, ``uinfo.report.stats.LATE``); the epochs the fit starts and ends; the final accuracies and
     losses. The fitting window is defined by the accuracy, not by the information, so it does not select a peak."""
-    held = records[(records["fit"] == fit) & (records["phase"] == "train")]
-    chosen = held[held["layer"] == (held["model"].map(PENULTIMATE) if layer == "penultimate" else layer)]
-    table = chosen.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
-    table["excess"] = table["fine"] - table["coarse"]
+    chosen, table = _trajectories(records, layer, fit)
     first = chosen.drop_duplicates(["run", "epoch"]).set_index(["run", "epoch"])
     rows = []
     for run, one in table.groupby("run", sort=False):
@@ -453,13 +460,9 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
     for ax, var, layer, title in ((axes[0, 2], "excess", "penultimate", "(c) excess: fine minus coarse, penultimate"),
                                   (axes[1, 0], "fine", "logits", "(d) fine information in the logits")):
         for arm in headline:
-            stats = terminal_statistics(records[records["arm"] == arm], var, layer)
-            table = held[(held["arm"] == arm) & (held["layer"] == (held["model"].map(PENULTIMATE)
-                                                                    if layer == "penultimate" else layer))]
-            table = table.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
-            table["bits"] = table["fine"] - table["coarse"] if var == "excess" else table["fine"]
-            table["seed"] = table["run"]
-            _band(ax, table, "bits", colours[arm], arm)
+            one = records[records["arm"] == arm]
+            stats = terminal_statistics(one, var, layer)
+            _band(ax, _trajectories(one, layer)[1], var, colours[arm], arm)
             ax.axvspan(stats["fit_start"].median(), stats["fit_end"].median(), color=colours[arm], alpha=0.08)
         ax.set(ylabel="bits", title=title)
         ax.legend(fontsize=7)
