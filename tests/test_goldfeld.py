@@ -174,3 +174,22 @@ def test_linear_claim_reports_the_exact_reference():
     detail = sf.variants_claims({"linear (beta 0.01)": pd.DataFrame(rows)})[0]["detail"]
     assert "peak - final 1.00 ± 0.00 nats, peak at epoch 30" in detail and "epoch 100 to the end +0.00" in detail
     assert "+0.50 nats above the exact" in detail
+
+
+def test_stored_weights_read_back_bit_for_bit_and_the_panel_runs():
+    """An SZT run keeps every member's weights at its weight epochs; ``szt_model`` rebuilds a member from them
+    exactly, and the replica panel (smoke settings) gives each estimator at each checkpoint, within the bounds."""
+    from uinfo.profiles.goldfeld import replica_configs
+
+    panel = replica_configs("smoke")[1]  # the linear net: with its exact value
+    out, extras = gf.run_replica_panel(panel)
+    assert set(out.estimator) == {"exact", "plain", "fresh"}
+    assert set(out.epoch) == set(extras["weights"].epoch) == {3, 7, 20}  # the checkpoints nearest (3, 10, 20)
+    assert (out["mi"] <= math.log(4096) + 1e-9).all() and (out["mi_y"] <= math.log(2) + 1e-9).all()
+    config = panel.szt
+    with pytest.raises(ValueError, match="no stored weights"):
+        gf.szt_model(config, extras["weights"], 10, config.seeds[0])
+    stack = NoisyMLPStack(config.seeds, 12, config.hidden, 2, config.activation, config.beta)
+    rebuilt = gf.szt_model(config, gf._weights_table(stack, 5), 5, config.seeds[1])
+    for name, tensor in rebuilt.state_dict().items():
+        assert torch.equal(tensor[0], stack.state_dict()[name][1]), name

@@ -34,6 +34,7 @@ EXPERIMENTS = {e.name: e for e in (
     Experiment("cifar", "uinfo.experiments.cifar", "_compute", "CIFARConfig"),
     Experiment("single_neuron", "uinfo.experiments.goldfeld", "run_single_neuron", "NeuronConfig"),
     Experiment("szt", "uinfo.experiments.goldfeld", "run_szt", "SZTConfig"),
+    Experiment("szt_replicas", "uinfo.experiments.goldfeld", "run_replica_panel", "ReplicaPanelConfig"),
     Experiment("mnist_cnn", "uinfo.experiments.goldfeld", "run_mnist", "MNISTConfig"),
 )}
 
@@ -81,6 +82,12 @@ def _szt(*variants: str) -> Callable:
     return build
 
 
+def _replicas(profile, seeds):
+    from .profiles import goldfeld
+
+    return goldfeld.replica_configs(profile, seeds=seeds)
+
+
 def _neuron(profile, seeds):
     from .profiles import goldfeld
 
@@ -111,6 +118,7 @@ NOTEBOOKS = {n.name: n for n in (
     Notebook("szt_variants", "szt", _szt("tanh", "tanh + orthonormal", "linear (beta 0.01)", "relu")),
     Notebook("binning_vs_sp", "szt", _szt("tanh", "tanh, deterministic")),
     Notebook("usable_vs_shannon", "szt", _szt("tanh")),
+    Notebook("szt_replicas", "szt_replicas", _replicas),
     Notebook("mnist_cnn_clustering", "mnist_cnn", _mnist),
     Notebook("sp_estimator_validation", None, None, module="uinfo.experiments.goldfeld"),
 )}

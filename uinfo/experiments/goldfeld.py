@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..estimators.shannon import binned_entropy, gaussian_entropy, mixture_information, sp_mutual_information
+from ..estimators.shannon import (binned_entropy, gaussian_entropy, mixture_information, sp_fresh_information,
+                                  sp_mutual_information)
 from ..estimators.usable import cross_fitted_usable_information_batch
 from ..models.noisy import NOISY_ACTIVATIONS, NoisyCNN, NoisyMLPStack
 from ..store import Store
@@ -141,10 +142,13 @@ class SZTConfig:
     orth_alpha: float = 0.0               # Parseval retraction after every step (0: off)
     seeds: tuple = (0, 1, 2)              # members trained side by side (one batched computation)
     replicas: int = 8                     # noise draws per input for the SP samples (authors: 1000)
+    own_replicas: int | None = None       # fresh noise draws of each drawn input for its own conditional
+    #                                       (sp_fresh_information); None: the plain SP estimate from ``replicas``
     max_draws: int | None = 2048          # Monte Carlo draws from each pooled mixture (None: n_mc_pooled per centre);
     n_mc_pooled: int = 2                  # the same draws give h(T_l), I(X;T_l) and I(T_l;Y) (mixture_information)
     bin_widths: tuple = (0.005, 0.05, 2 / 30)
     snapshot_epochs: tuple = (11, 35, 356, 7389)  # the last hidden layer of member 0 is kept at the nearest epochs
+    weight_epochs: tuple = ()             # every member's weights are kept at the nearest checkpoints ("weights")
     usable: bool = True                   # I_u(T_l; Y) with a cross-fitted linear decoder
     data_sha256: str = ""                 # the szt.npz the run reads (part of the store key)
 
@@ -159,6 +163,10 @@ class SZTConfig:
         _positive(self, "lr", integer=False)
         if self.max_draws is not None and not (isinstance(self.max_draws, int) and self.max_draws >= 2):
             raise ValueError(f"max_draws must be None or an integer >= 2, got {self.max_draws!r}")
+        if self.own_replicas is not None:
+            _positive(self, "own_replicas")
+            if self.max_draws is None:
+                raise ValueError("own_replicas needs max_draws (the number of drawn inputs)")
         if self.orth_alpha < 0 or any(not w > 0 for w in self.bin_widths):
             raise ValueError("orth_alpha must be >= 0 and every bin width > 0")
 
@@ -214,10 +222,13 @@ def _szt_measure(model: NoisyMLPStack, config: SZTConfig, epoch: int, data: dict
         clean = model.hidden_states(data["x_all"])[:-1]  # noise off in eval mode: the deterministic S_l chain
     x_all, y_all = data["x_all"], data["y_all"].numpy()
     noisy = config.beta > 0
+    est_rng = np.random.default_rng([epoch, 7])
     if noisy:
         gen = torch.Generator().manual_seed(10_000_019 * (epoch + 1))
         samples = model.presamples(x_all, config.replicas, gen)
-    est_rng = np.random.default_rng([epoch, 7])
+        if config.own_replicas:  # the drawn inputs (shared by the members) and their fresh samples
+            drawn = est_rng.integers(len(x_all), size=config.max_draws)
+            own = model.presamples(x_all[np.unique(drawn)], config.own_replicas, gen)
     usable_sets = []
     for k, seed in enumerate(config.seeds):
         exact = (linear_reference(model, k, [c[k].double().numpy() for c in clean], y_all, est_rng)
@@ -231,9 +242,13 @@ def _szt_measure(model: NoisyMLPStack, config: SZTConfig, epoch: int, data: dict
             for w in config.bin_widths:
                 row[f"bin_{w:.4g}"] = binned_entropy(s_clean, w)
             if noisy:
-                sp = sp_mutual_information(samples[k][layer], config.beta, first_layer=layer == 0,
-                                           n_mc=config.n_mc_pooled, seed=est_rng, max_draws=config.max_draws,
-                                           labels=y_all)
+                if config.own_replicas:
+                    sp = sp_fresh_information(samples[k][layer], own[k][layer], drawn, config.beta,
+                                              first_layer=layer == 0, labels=y_all, seed=est_rng)
+                else:
+                    sp = sp_mutual_information(samples[k][layer], config.beta, first_layer=layer == 0,
+                                               n_mc=config.n_mc_pooled, seed=est_rng, max_draws=config.max_draws,
+                                               labels=y_all)
                 row.update(mi=sp.mi, h_t=sp.h_t, h_t_given_x=sp.h_t_given_x, se=sp.se, mi_y=sp.mi_y,
                            h_t_given_y=sp.h_t_given_y, se_y=sp.se_y, **exact[layer])
                 t = samples[k][layer][:, 0] + config.beta * est_rng.standard_normal(samples[k][layer][:, 0].shape)
@@ -264,11 +279,12 @@ def run_szt(config: SZTConfig, progress: bool = False, state_path=None):
     gen = torch.Generator().manual_seed(int(sum(s * 7919 ** i for i, s in enumerate(config.seeds))) % 2 ** 62)
     checkpoints = log_epochs(config.epochs, config.n_checkpoints)
     snap_at = {min(checkpoints, key=lambda c: abs(c - e)) for e in config.snapshot_epochs}
-    rows, snaps, start = [], [], 0
+    weights_at = {min(checkpoints, key=lambda c: abs(c - e)) for e in config.weight_epochs}
+    rows, snaps, weights, start = [], [], [], 0
     state = load_state(state_path)
     if state is not None:
         restore_training(state, model, optimizer, gen)
-        rows, snaps, start = state["rows"], state["snaps"], state["epoch"]
+        rows, snaps, weights, start = state["rows"], state["snaps"], state.get("weights", []), state["epoch"]
     bar = tqdm(total=config.epochs, initial=start, desc=f"SZT {config.activation} beta={config.beta}",
                disable=not progress, mininterval=2)
     for epoch in range(start, config.epochs + 1):
@@ -282,8 +298,11 @@ def run_szt(config: SZTConfig, progress: bool = False, state_path=None):
                 snaps.append(pd.DataFrame({"epoch": epoch, "input": np.arange(len(last)),
                                            "label": data["y_all"].numpy(),
                                            **{f"t{j + 1}": last[:, j] for j in range(last.shape[1])}}))
+            if epoch in weights_at:
+                weights.append(_weights_table(model, epoch))
             if state_path is not None and epoch < config.epochs:
-                save_state(state_path, training_state(model, optimizer, gen, rows=rows, snaps=snaps, epoch=epoch))
+                save_state(state_path, training_state(model, optimizer, gen, rows=rows, snaps=snaps, weights=weights,
+                                                      epoch=epoch))
         if epoch == config.epochs:
             break
         perm = torch.argsort(torch.rand(k, n, generator=gen), dim=1)
@@ -303,11 +322,124 @@ def run_szt(config: SZTConfig, progress: bool = False, state_path=None):
     records.insert(0, "activation", config.activation)
     records.insert(1, "beta", config.beta)
     records.insert(2, "orth_alpha", config.orth_alpha)
-    return records, {"snapshots": pd.concat(snaps, ignore_index=True) if snaps else pd.DataFrame()}
+    return records, {"snapshots": pd.concat(snaps, ignore_index=True) if snaps else pd.DataFrame(),
+                     "weights": pd.concat(weights, ignore_index=True) if weights else pd.DataFrame()}
+
+
+def _weights_table(model: NoisyMLPStack, epoch: int) -> pd.DataFrame:
+    """Every member's parameters at ``epoch``, one row per value (float32 printed exactly: ``szt_model`` reads
+    them back bit for bit)."""
+    parts = []
+    for name, tensor in model.state_dict().items():
+        for k, seed in enumerate(model.seeds):
+            values = tensor[k].reshape(-1).numpy()
+            parts.append(pd.DataFrame({"epoch": epoch, "seed": seed, "parameter": name,
+                                       "index": np.arange(len(values)), "value": values.astype(np.float64)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def szt_model(config: SZTConfig, weights: pd.DataFrame, epoch: int, seed: int) -> NoisyMLPStack:
+    """Member ``seed`` of a stored SZT run as a one-member net with its weights at ``epoch`` (one of the run's
+    ``weight_epochs`` checkpoints, in its "weights" table), in eval mode."""
+    table = weights[(weights.epoch == epoch) & (weights.seed == seed)]
+    if table.empty:
+        raise ValueError(f"no stored weights of seed {seed} at epoch {epoch}; stored: "
+                         f"{sorted(set(zip(weights.epoch, weights.seed)))}")
+    model = NoisyMLPStack((seed,), 12, config.hidden, 2, config.activation, config.beta)
+    state = model.state_dict()
+    for name, tensor in state.items():
+        values = table[table.parameter == name].sort_values("index")["value"].to_numpy(np.float32)
+        state[name] = torch.from_numpy(values).reshape(tensor.shape)
+    model.load_state_dict(state)
+    return model.eval()
 
 
 def szt_runs(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
     return stored_runs(SZT_EXPERIMENT, run_szt, configs, store, progress, jobs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# convergence in noise replicas: one trained SZT member re-estimated with ever more replicas (issue 15)
+
+REPLICA_EXPERIMENT = "szt_replicas"
+
+
+@dataclass(frozen=True)
+class ReplicaPanelConfig:
+    """One member of an SZT run (``szt``, its first seed; trained here as the run trains) re-estimated from its weights at the checkpoints nearest ``epochs``: the plain SP estimate with each
+    count of ``plain`` replicas per input, and ``sp_fresh_information`` with ``own_replicas`` fresh replicas of
+    each drawn input and each count of ``pools`` for the rest, ``draws`` draws each; for a linear net also the
+    exact value (``linear_reference``)."""
+    szt: SZTConfig = SZTConfig()
+    epochs: tuple = (30, 886, 10000)
+    plain: tuple = (8, 32, 128, 1000)
+    pools: tuple = (8, 16, 32)
+    own_replicas: int = 1000
+    draws: int = 512
+
+    def __post_init__(self):
+        if self.szt.beta <= 0:
+            raise ValueError("the replica panel needs a noisy net (beta > 0)")
+        if not self.epochs or not self.plain or any(not (isinstance(r, int) and r >= 1)
+                                                    for r in (*self.plain, *self.pools)):
+            raise ValueError(f"epochs and plain need at least one entry, every replica count a positive integer; got "
+                             f"epochs={self.epochs!r}, plain={self.plain!r}, pools={self.pools!r}")
+        _positive(self, "own_replicas", "draws")
+
+
+def run_replica_panel(config: ReplicaPanelConfig, progress: bool = False, state_path=None):
+    """Records: one row per (epoch, layer, estimator, replicas) with I(X;T_l), I(T_l;Y), their standard errors
+    and the seconds the estimate took; extras: the member's weights at the panel's checkpoints."""
+    import time
+
+    seed = config.szt.seeds[0]
+    # trained as the run trains; measured cheaply on the way (the panel re-estimates from the kept weights)
+    szt = config.szt.replace(seeds=(seed,), weight_epochs=tuple(config.epochs), usable=False, replicas=1,
+                             own_replicas=None, max_draws=64)
+    _, extras = run_szt(szt, progress, state_path)
+    data = szt_data(szt)
+    x_all = torch.cat([data.x_train, data.x_test]).float()
+    y_all = torch.cat([data.y_train, data.y_test]).numpy()
+    rows = []
+    for epoch in sorted(extras["weights"].epoch.unique()):
+        model = szt_model(szt, extras["weights"], int(epoch), seed)
+        rng = np.random.default_rng([int(epoch), 11])
+        gen = torch.Generator().manual_seed(int(epoch) + 1)
+
+        def add(estimator, replicas, layer, est, seconds):
+            rows.append(dict(seed=seed, epoch=int(epoch), layer=layer + 1, estimator=estimator, replicas=replicas,
+                             own_replicas=config.own_replicas if estimator == "fresh" else replicas,
+                             mi=est["mi"], se=est["se"], mi_y=est["mi_y"], se_y=est["se_y"], seconds=seconds))
+
+        if szt.activation == "linear":
+            with torch.no_grad():
+                clean = model.hidden_states(x_all)[:-1]
+            for layer, e in enumerate(linear_reference(model, 0, [c[0].double().numpy() for c in clean], y_all, rng)):
+                add("exact", 0, layer, dict(mi=e["mi_exact"], se=e["se_exact"], mi_y=e["mi_y_exact"],
+                                            se_y=e["se_y_exact"]), float("nan"))
+        for r in config.plain:
+            samples = model.presamples(x_all, r, gen)[0]
+            for layer, s in enumerate(samples):
+                start = time.perf_counter()
+                sp = sp_mutual_information(s, szt.beta, first_layer=layer == 0, n_mc=2, seed=rng,
+                                           max_draws=config.draws, labels=y_all)
+                add("plain", r, layer, vars(sp), time.perf_counter() - start)
+        drawn = rng.integers(len(x_all), size=config.draws)
+        own = model.presamples(x_all[np.unique(drawn)], config.own_replicas, gen)[0]
+        for r in config.pools:
+            samples = model.presamples(x_all, r, gen)[0]
+            for layer, (s, o) in enumerate(zip(samples, own)):
+                start = time.perf_counter()
+                sp = sp_fresh_information(s, o, drawn, szt.beta, first_layer=layer == 0, labels=y_all, seed=rng)
+                add("fresh", r, layer, vars(sp), time.perf_counter() - start)
+    records = pd.DataFrame(rows)
+    records.insert(0, "activation", szt.activation)
+    records.insert(1, "beta", szt.beta)
+    return records, {"weights": extras["weights"]}
+
+
+def replica_panels(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
+    return stored_runs(REPLICA_EXPERIMENT, run_replica_panel, configs, store, progress, jobs)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -101,6 +101,89 @@ def validation_claims(df: pd.DataFrame) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# szt_replicas
+
+REPLICA_QUANTITIES = (("mi", "se", "I(X;T_l)"), ("mi_y", "se_y", "I(T_l;Y)"))
+
+
+def replica_figure(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4, 5)):
+    """One row per (net, quantity), one column per checkpoint: the plain SP estimate against its replicas per
+    input (solid, ±2 s.e.), the fresh-replica estimate against its pool's replicas (dashed, hollow; the
+    profile's setting ringed), and the exact value where there is one (dotted)."""
+    style()
+    rows = [(name, q) for name in panels for q in REPLICA_QUANTITIES]
+    epochs = sorted(next(iter(panels.values())).epoch.unique())
+    fig, axes = plt.subplots(len(rows), len(epochs), figsize=(3.6 * len(epochs), 2.9 * len(rows)), squeeze=False)
+    for i, (name, (col, se, label)) in enumerate(rows):
+        df = panels[name]
+        for j, epoch in enumerate(epochs):
+            ax = axes[i, j]
+            for layer in layers:
+                colour = LAYER_COLOURS[layer - 1]
+                at = df[(df.epoch == epoch) & (df.layer == layer)]
+                plain, fresh = at[at.estimator == "plain"], at[at.estimator == "fresh"]
+                ax.errorbar(plain.replicas, plain[col], yerr=2 * plain[se], color=colour, marker="o", ms=4,
+                            capsize=2, label=f"layer {layer}: plain")
+                ax.errorbar(fresh.replicas, fresh[col], yerr=2 * fresh[se], color=colour, marker="s", ms=5,
+                            mfc="none", ls="--", capsize=2, label=f"layer {layer}: fresh")
+                mine = fresh[fresh.replicas == quick_pool]
+                ax.plot(mine.replicas, mine[col], "o", ms=11, mfc="none", color="k", lw=0.8)
+                exact = at[at.estimator == "exact"]
+                if len(exact):
+                    ax.axhline(float(exact[col].iloc[0]), color=colour, ls=":", lw=1.2)
+            ticks = sorted(df.loc[df.estimator != "exact", "replicas"].unique())
+            ax.set(xscale="log", xlabel="replicas per input (fresh: of the pool)", ylabel="nats",
+                   title=f"{label}, {name}, epoch {epoch}")
+            ax.set_xticks(ticks, [str(int(t)) for t in ticks])
+            ax.minorticks_off()
+    axes[0, 0].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def _deviation_interval(diff: pd.Series, error: pd.Series) -> tuple[S.Interval, pd.Index]:
+    """The least favourable cell of a difference with Monte Carlo errors (largest |difference| + 2 s.e.) as an
+    interval: a normal interval from the cell's combined standard error (one net, not seeds)."""
+    worst = (diff.abs() + 2 * error).idxmax()
+    worst = tuple(v if isinstance(v, str) else int(v) for v in worst)
+    d, e = float(diff[worst]), float(error[worst])
+    return S.Interval(d, d - 1.96 * e, d + 1.96 * e, 1, "Monte Carlo (normal)", float("nan"), e, math.inf), worst
+
+
+def replica_claims(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4, 5)) -> list[dict]:
+    """Per net: the profile's fresh-replica estimate within 0.1 nats of the 1000-replica plain estimate at every
+    shown checkpoint, layer and quantity (the least favourable cell decides: a "no effect" claim, two-sided); for
+    a net with an exact value, the same against it. The plain estimate from 8 replicas is reported beside."""
+    rows = []
+    for name, df in panels.items():
+        df = df[df.layer.isin(layers)]
+        cells = ["epoch", "layer"]
+        mine = df[(df.estimator == "fresh") & (df.replicas == quick_pool)].set_index(cells)
+        references = [("plain", int(df[df.estimator == "plain"].replicas.max()))]
+        if (df.estimator == "exact").any():
+            references.append(("exact", 0))
+        for reference, replicas in references:
+            ref = df[(df.estimator == reference) & (df.replicas == replicas)].set_index(cells)
+            few = df[(df.estimator == "plain") & (df.replicas == df[df.estimator == "plain"].replicas.min())]
+            few = few.set_index(cells)
+            diff = pd.concat({label: mine[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
+            error = pd.concat({label: np.sqrt(mine[se] ** 2 + ref[se] ** 2) for _, se, label in REPLICA_QUANTITIES})
+            old = pd.concat({label: few[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
+            interval, worst = _deviation_interval(diff, error)
+            what = "its exact value" if reference == "exact" else f"the plain estimate from {replicas} replicas"
+            rows.append(S.verdict(
+                f"(check) The SP estimate at the profile's setting has converged in noise replicas: {name} net, "
+                f"against {what}",
+                f"fresh-replica estimate (pool {quick_pool}, own {int(mine.own_replicas.iloc[0])}) minus {what}, "
+                f"least favourable of {len(diff)} (quantity, checkpoint, layer) cells: {worst[0]}, epoch "
+                f"{worst[1]}, layer {worst[2]}, nats", interval, NATS_SESOI, "nats", direction=0, predicts="no effect",
+                detail=f"mean difference {diff.mean():+.3f} nats; the plain estimate from "
+                       f"{int(few.replicas.iloc[0])} replicas: mean {old.mean():+.3f}, largest {old.abs().max():.3f} "
+                       f"nats (at {', '.join(map(str, old.abs().idxmax()))})"))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # single_neuron
 
 def neuron_density(t: np.ndarray, centres, beta: float) -> np.ndarray:
