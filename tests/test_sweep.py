@@ -65,3 +65,59 @@ def test_sweep_help_accepts_every_family(name, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["sweep", name, "--help"])
     assert exit_.value.code == 0 and "--executor" in capsys.readouterr().out
+
+
+class _PreemptedOnce(sweep.RunConfigs):
+    """The job body, except that the first time a run saves its resume state the job receives submitit's
+    preemption signal, as Slurm sends it (once: a marker file remembers, across the requeued process). Defined
+    here, so pickled by value for the job's process."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __call__(self, configs, store_root, threads=1):
+        import os
+        from pathlib import Path
+
+        from submitit.local.local import LocalJobEnvironment
+
+        from uinfo import faults
+
+        original = faults.reached
+
+        def reached(event):
+            original(event)
+            if event == "state" and not Path(self.marker).exists():
+                Path(self.marker).touch()
+                os.kill(os.getpid(), LocalJobEnvironment._usr_sig())
+
+        faults.reached = reached
+        if Path(self.marker).exists():  # the requeued process: is there a saved state to continue from?
+            from uinfo import registry
+
+            states = [Store(store_root).partial_path(registry.experiment_of(c).name, c).exists() for c in configs]
+            Path(self.marker).write_text(f"requeued with saved states: {states}")
+        return super().__call__(configs, store_root, threads)
+
+
+def test_a_preempted_job_is_requeued_and_resumes_to_identical_records(tmp_path):
+    """Deterministic: the signal comes right after the first state save, not at a wall-clock time."""
+    import sys
+
+    import cloudpickle
+    import pandas as pd
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    configs = [cb.CheckerboardConfig(n_samples=300, n_analysis=200, epochs=3, n_checkpoints=6, hidden=(4, 4), seed=0)]
+    reference = sweep.run_sweep(configs, "reference", "local", workers=1, store_dir=tmp_path / "reference",
+                                folder=tmp_path / "jobs")
+    assert (reference.computed, reference.failed) == (1, [])
+    marker = tmp_path / "preempted"
+    report = sweep.run_sweep(configs, "preempted", "local", workers=1, store_dir=tmp_path / "store",
+                             folder=tmp_path / "jobs", body=_PreemptedOnce(str(marker)))
+    assert (report.computed, report.failed) == (1, [])
+    assert marker.read_text() == "requeued with saved states: [True]"  # continued, not started again
+    log = "".join(p.read_text() for p in (tmp_path / "jobs").glob(f"{report.jobs[0]}_*_log.err"))
+    assert "this job is preempted" in log, log[-2000:]  # the first process exited there; the requeued one finished
+    pd.testing.assert_frame_equal(Store(tmp_path / "store").load(cb.EXPERIMENT, configs[0]),
+                                  Store(tmp_path / "reference").load(cb.EXPERIMENT, configs[0]), check_exact=True)

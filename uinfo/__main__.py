@@ -29,7 +29,8 @@ def main(argv=None) -> int:
                    help="local: parallel jobs (default: one per core); slurm: array tasks running at once")
     w.add_argument("--timeout-min", type=int, default=60, help="per job (slurm: per run)")
     w.add_argument("--mem-gb", type=float, default=4.0)
-    w.add_argument("--cpus-per-task", type=int, default=1)
+    w.add_argument("--cpus-per-task", type=int, default=1, help="threads per run")
+    w.add_argument("--gpus-per-node", type=int, default=0, help="GPUs per job (slurm: per run; the CIFAR runs use one)")
     w.add_argument("--partition", default=None, help="Slurm partition")
     w.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     w.add_argument("--no-wait", action="store_true", help="submit and return (the notebooks read the store later)")
@@ -56,7 +57,8 @@ def main(argv=None) -> int:
         try:
             report = sweep.sweep(args.name, args.profile, args.executor, args.workers or sweep.default_workers(),
                                  args.store_dir, timeout_min=args.timeout_min, mem_gb=args.mem_gb,
-                                 cpus_per_task=args.cpus_per_task, partition=args.partition, wait=not args.no_wait)
+                                 cpus_per_task=args.cpus_per_task, partition=args.partition, wait=not args.no_wait,
+                                 gpus_per_node=args.gpus_per_node)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

@@ -10,7 +10,12 @@ the notebook and has nothing to sweep.
 
 Finished runs are read from the store and never recomputed; a run that failed, timed out or was killed is
 reported, and submitting the sweep again computes only what is still missing (an interrupted run continues
-from its last checkpoint, kept in the store).
+from its last checkpoint, kept in the store). A job that reaches its time limit or is preempted is requeued by
+submitit (``RunConfigs`` is checkpointable: requeued with the same runs, it reads the finished ones from the store
+and continues the interrupted one from its saved state), up to submitit's limit of timeouts (3).
+
+GPU clusters: ``--gpus-per-node 1`` gives each array task (one run) a GPU, which the CIFAR runs use when there is
+one; ``--cpus-per-task`` sets the threads of each run.
 """
 from __future__ import annotations
 
@@ -36,6 +41,19 @@ def plan(name: str, profile: str, seeds=None) -> list:
     if name not in sweepable():
         raise ValueError(f"unknown sweep {name!r} (a notebook that stores its runs); available: {sweepable()}")
     return registry.notebook(name).configs(profile, seeds)  # the config builder rejects an unknown profile
+
+
+class RunConfigs:
+    """The job body, checkpointable: on a time limit or a preemption submitit requeues it with the same arguments
+    (``checkpoint``), and the requeued job continues where the store says the runs stand."""
+
+    def __call__(self, configs: list, store_root: str, threads: int = 1) -> list[dict]:
+        return run_configs(configs, store_root, threads)
+
+    def checkpoint(self, *args, **kwargs):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
 def run_configs(configs: list, store_root: str, threads: int = 1) -> list[dict]:
@@ -75,13 +93,13 @@ class SweepReport:
 
 def sweep(name: str, profile: str = "quick", executor: str = "local", workers: int = 2, store_dir=None,
           seeds=None, timeout_min: int = 60, mem_gb: float = 4.0, cpus_per_task: int = 1,
-          partition: str | None = None, folder=None, wait: bool = True) -> SweepReport:
+          partition: str | None = None, folder=None, wait: bool = True, gpus_per_node: int = 0) -> SweepReport:
     """Submit the missing runs of a figure's sweep and (with ``wait``) collect their statuses.
 
     ``executor="local"``: ``workers`` submitit local jobs, each computing an equal share of the runs on
     ``cpus_per_task`` threads. ``executor="slurm"``: one array task per run (at most ``workers`` at a time) with
-    ``timeout_min``, ``mem_gb``, ``cpus_per_task`` and ``partition``. All settings are checked before anything is
-    submitted."""
+    ``timeout_min``, ``mem_gb``, ``cpus_per_task``, ``gpus_per_node`` and ``partition``. All settings are checked
+    before anything is submitted."""
     problems = []
     if executor not in EXECUTORS:
         problems.append(f"executor must be one of {EXECUTORS}, got {executor!r}")
@@ -90,16 +108,19 @@ def sweep(name: str, profile: str = "quick", executor: str = "local", workers: i
             problems.append(f"{label} must be a positive integer, got {value!r}")
     if not (isinstance(mem_gb, (int, float)) and mem_gb > 0):
         problems.append(f"mem_gb must be > 0, got {mem_gb!r}")
+    if not (isinstance(gpus_per_node, int) and gpus_per_node >= 0):
+        problems.append(f"gpus_per_node must be a non-negative integer, got {gpus_per_node!r}")
     if problems:
         raise ValueError("invalid sweep settings: " + "; ".join(problems))
     return run_sweep(plan(name, profile, seeds), name, executor, workers, store_dir, timeout_min, mem_gb,
-                     cpus_per_task, partition, folder, wait)
+                     cpus_per_task, partition, folder, wait, gpus_per_node)
 
 
 def run_sweep(configs: list, name: str = "sweep", executor: str = "local", workers: int = 2, store_dir=None,
               timeout_min: int = 60, mem_gb: float = 4.0, cpus_per_task: int = 1, partition: str | None = None,
-              folder=None, wait: bool = True) -> SweepReport:
-    """`sweep` for any list of configs (``name`` labels the jobs and their log folder)."""
+              folder=None, wait: bool = True, gpus_per_node: int = 0, body: RunConfigs | None = None) -> SweepReport:
+    """`sweep` for any list of configs (``name`` labels the jobs and their log folder; ``body`` the job body, for
+    the tests)."""
     import submitit
 
     store = Store(store_dir or default_store())
@@ -110,15 +131,15 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
     folder = Path(folder or store.root / ".submitit" / name)
     ex = submitit.AutoExecutor(folder=folder, cluster=executor)
     ex.update_parameters(timeout_min=timeout_min, mem_gb=mem_gb, cpus_per_task=cpus_per_task,
-                         name=f"uinfo-{name}")
+                         name=f"uinfo-{name}", **({"gpus_per_node": gpus_per_node} if gpus_per_node else {}))
     if executor == "slurm":
         ex.update_parameters(slurm_array_parallelism=workers, **({"slurm_partition": partition} if partition else {}))
         chunks = [[c] for c in missing]
-        jobs = ex.map_array(run_configs, chunks, [str(store.root)] * len(chunks), [cpus_per_task] * len(chunks))
+        jobs = ex.map_array(body or RunConfigs(), chunks, [str(store.root)] * len(chunks), [cpus_per_task] * len(chunks))
     else:
         chunks = [missing[i::workers] for i in range(min(workers, len(missing)))]
         with ex.batch():
-            jobs = [ex.submit(run_configs, chunk, str(store.root), cpus_per_task) for chunk in chunks]
+            jobs = [ex.submit(body or RunConfigs(), chunk, str(store.root), cpus_per_task) for chunk in chunks]
     report.jobs = [job.job_id for job in jobs]
     if not wait:
         return report
