@@ -66,3 +66,14 @@ def test_the_version_follows_what_runs_and_only_that(tmp_path, monkeypatch):
 def test_an_unknown_module_is_refused():
     with pytest.raises(ValueError, match="not a module of the uinfo package"):
         provenance.closure("uinfo.nowhere")
+
+
+def test_the_usable_information_experiments_do_not_hash_the_shannon_estimator():
+    """The checkerboard and CIFAR runs use only the usable-information estimator: a change to the Shannon one
+    (shared package, uinfo.estimators) must not invalidate their stored runs. They import estimators.usable
+    directly, not the package, whose __init__ imports both."""
+    from uinfo import provenance
+
+    for module in ("uinfo.experiments.checkerboard", "uinfo.experiments.cifar"):
+        names = {p.relative_to(provenance.PACKAGE_DIR).as_posix() for p in provenance.closure(module)}
+        assert "estimators/usable.py" in names and not {"estimators/shannon.py", "estimators/__init__.py"} & names

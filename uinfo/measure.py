@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .estimators import cross_fitted_usable_information_batch
+from .estimators.usable import cross_fitted_usable_information_batch
 from .probing import extract
 
 

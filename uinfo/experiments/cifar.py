@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..estimators import cross_fitted_usable_information_batch, usable_information_batch
+from ..estimators.usable import cross_fitted_usable_information_batch, usable_information_batch
 from ..models.cifar import CIFAR_MODELS, cifar_model
 from ..probing import extract
 from ..store import Store, config_key
