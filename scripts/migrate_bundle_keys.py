@@ -1,6 +1,9 @@
-"""One-off migration of a results bundle from the package-wide code hash (before uinfo.provenance) to the
-per-experiment code versions, for runs whose computation did not change. Kept for the record of how the shipped
-bundle got its keys; not part of any workflow.
+"""Migration of a results bundle's keys to new code versions, for runs whose computation did not change. Used
+twice, kept for the record of how the shipped bundle got its keys; not part of any workflow:
+- from the package-wide code hash (before uinfo.provenance) to the per-experiment code versions (6954d6b54e4e);
+- when the checkerboard and CIFAR closures stopped including the Shannon estimator (they imported the estimators
+  package, whose __init__ imports shannon.py): checkerboard 81b150f8b59c, CIFAR a61d86a5440f, verified against a
+  checkout of 5f19a14 (the closures' sources differ from it only in two import lines).
 
     .venv/bin/python scripts/migrate_bundle_keys.py --profile quick --from-version 6954d6b54e4e --store DIR
     git worktree add /tmp/old 8796e04

@@ -98,8 +98,8 @@ def test_every_goldfeld_kind_runs_a_few_steps_at_paper_settings(paper_configs, m
                                    x_test=data.x_test[:16], y_test=data.y_test[:16])
     monkeypatch.setattr(gf, "szt_data", fewer_inputs)
     for c in szt:  # 1000 replicas and the checkpoint schedule; 1 epoch, one seed, 64 inputs, 2048 draws
-        # (the paper's 200000 Monte Carlo draws per mixture are cut too, for time: with 1000 replicas of 64 inputs
-        # they once took 11 GB here, a finding of this test, fixed since by slicing the neighbour lists)
+        # (the paper's 4096 Monte Carlo draws per mixture are cut too, for time; the 200000 it once had took 11 GB
+        # here with 1000 replicas of 64 inputs, a finding of this test, fixed since by slicing the neighbour lists)
         records, _ = gf.run_szt(c.replace(epochs=1, seeds=(0,), snapshot_epochs=(1,), max_draws=2048))
         assert len(records) and (c.beta == 0 or (records["mi"] <= math.log(64) + 0.1).all()), c  # ln of 64 inputs
     for c in _kinds(paper_configs, "szt_replicas", lambda c: (c.szt.activation, 0)):

@@ -1,4 +1,5 @@
-"""Command line: ``python -m uinfo run|list|prepare`` (what ./run_all.sh and the tests call)."""
+"""Command line: ``python -m uinfo run|list|sweep|plan|results|check|prepare`` (what ./run_all.sh and the tests
+call)."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +35,13 @@ def main(argv=None) -> int:
     w.add_argument("--partition", default=None, help="Slurm partition")
     w.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
     w.add_argument("--no-wait", action="store_true", help="submit and return (the notebooks read the store later)")
+    pl = sub.add_parser("plan", help="the runs a profile needs, which are stored, and what the rest would cost")
+    pl.add_argument("names", nargs="*", metavar="NAME", help="notebooks (default: every notebook that stores runs)")
+    pl.add_argument("--profile", default="paper", choices=PROFILES)
+    pl.add_argument("--store-dir", type=Path, help="results store (default <repo>/results)")
+    pl.add_argument("--check", action="store_true",
+                    help="compare the estimates with the measured timings of bundle/<profile> instead")
+    pl.add_argument("--calibrate", action="store_true", help="refit the unit costs from bundle/quick first")
     b = sub.add_parser("results", help="the shipped results bundle (bundle/<profile>): export the store into it")
     b.add_argument("action", choices=["export"])
     b.add_argument("--profile", default="quick", choices=PROFILES)
@@ -66,6 +74,8 @@ def main(argv=None) -> int:
         if args.no_wait and report.jobs:
             print("submitted jobs: " + " ".join(report.jobs))
         return 1 if report.failed else 0
+    if args.command == "plan":
+        return _plan(args)
     if args.command == "results":
         from .paths import default_store
         from .report import bundle
@@ -93,6 +103,32 @@ def main(argv=None) -> int:
     extra = {"store_dir": str(args.store_dir)} if args.store_dir else None
     return 1 if runner.run(runner.select(args.only), args.profile, extra, jobs=args.jobs,
                            bundle=not args.no_bundle) else 0
+
+
+def _plan(args) -> int:
+    from . import plan, sweep
+
+    if args.calibrate:
+        table = plan.write_costs()
+        print(f"unit costs refitted from bundle/quick ({table['machine']}) into {plan.COSTS_FILE}")
+    try:
+        if args.check:
+            out = plan.check(args.profile)
+            within = ((out.ratio <= 1.5) & (out.ratio >= 1 / 1.5)).mean()
+            print(f"{len(out)} runs of bundle/{args.profile}: estimate / measured seconds, median "
+                  f"{out.ratio.median():.2f}, range {out.ratio.min():.2f}-{out.ratio.max():.2f}; "
+                  f"{within:.0%} within a factor of 1.5")
+            print(out.groupby("experiment").ratio.describe()[["count", "min", "50%", "max"]].round(2).to_string())
+            return 0
+        names = args.names or sweep.sweepable()
+        unknown = [n for n in names if n not in sweep.sweepable()]
+        if unknown:
+            raise ValueError(f"unknown notebook(s) {unknown} (one that stores runs): {sweep.sweepable()}")
+        print(plan.report(plan.plan(names, args.profile, args.store_dir), args.profile))
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

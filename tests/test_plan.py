@@ -1,0 +1,53 @@
+"""The costed plan: work units for every kind of run, unit costs fitted from timings, a plan for every notebook."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from uinfo import plan, registry, sweep
+from uinfo.__main__ import main
+
+
+def _smoke_configs():
+    return [c for name in sweep.sweepable() for c in registry.notebook(name).configs("smoke")]
+
+
+def test_every_kind_of_run_has_positive_work_units():
+    configs = _smoke_configs()
+    assert {registry.experiment_of(c).name for c in configs} == set(plan.WORK)
+    for c in configs:
+        units = plan.work(c)
+        assert units and all(v >= 0 and math.isfinite(v) for v in units.values()) and sum(units.values()) > 0, c
+
+
+def test_calibration_recovers_known_unit_costs_from_setting_medians():
+    """Seconds made from known unit costs, with one seed of a setting slowed 20x (a run that shared its core):
+    the fit on the settings' medians recovers the costs, and the check reads ratio 1."""
+    configs = [c for c in _smoke_configs() if registry.experiment_of(c).name == "checkerboard"]
+    truth = {"steps": 2e-3, "macs": 3e-9, "probe": 1e-5}
+    seconds = [sum(truth[k] * v for k, v in plan.work(c).items()) for c in configs]
+    seconds[0] *= 20
+    timings = pd.DataFrame(dict(experiment="checkerboard", key=[str(i) for i in range(len(configs))],
+                                seconds=seconds, config=configs))
+    costs = plan.calibrate(timings)["checkerboard"]
+    settings = plan.by_setting(timings)
+    assert len(settings) < len(configs)  # seeds share a setting
+    checked = plan.check(costs={"unit_costs": {"checkerboard": costs}}, timings=timings)
+    assert np.allclose(checked.ratio, 1.0, rtol=1e-6)
+
+
+def test_plan_lists_every_notebook_and_says_what_it_costs(tmp_path, capsys):
+    assert main(["plan", "--profile", "smoke", "--store-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "runs at smoke: 0 in the store" in out and "core-hours" in out and "largest runs" in out
+    for name in sweep.sweepable():
+        assert name in out
+    assert main(["plan", "nope", "--store-dir", str(tmp_path)]) == 2
+
+
+def test_unit_costs_name_their_machine():
+    costs = plan.load_costs()
+    assert costs["machine"] and set(costs["unit_costs"]) <= set(plan.WORK)
+    for table in costs["unit_costs"].values():
+        assert table["runs"] >= 1
