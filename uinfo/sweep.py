@@ -135,7 +135,8 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
     if executor == "slurm":
         ex.update_parameters(slurm_array_parallelism=workers, **({"slurm_partition": partition} if partition else {}))
         chunks = [[c] for c in missing]
-        jobs = ex.map_array(body or RunConfigs(), chunks, [str(store.root)] * len(chunks), [cpus_per_task] * len(chunks))
+        jobs = ex.map_array(body or RunConfigs(), chunks, [str(store.root)] * len(chunks),
+                            [cpus_per_task] * len(chunks))
     else:
         chunks = [missing[i::workers] for i in range(min(workers, len(missing)))]
         with ex.batch():

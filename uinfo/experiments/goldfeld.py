@@ -366,7 +366,8 @@ REPLICA_EXPERIMENT = "szt_replicas"
 
 @dataclass(frozen=True)
 class ReplicaPanelConfig:
-    """One member of an SZT run (``szt``, its first seed; trained here as the run trains) re-estimated from its weights at the checkpoints nearest ``epochs``: the plain SP estimate with each
+    """One member of an SZT run (``szt``, its first seed; trained here as the run trains) re-estimated from its
+    weights at the checkpoints nearest ``epochs``: the plain SP estimate with each
     count of ``plain`` replicas per input, and ``sp_fresh_information`` with ``own_replicas`` fresh replicas of
     each drawn input and each count of ``pools`` for the rest, ``draws`` draws each; for a linear net also the
     exact value (``linear_reference``)."""
