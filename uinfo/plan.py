@@ -39,6 +39,11 @@ def _cifar_work(c) -> dict:
             "fits": len(c.measure_epochs)}
 
 
+# the recurrent nets read the input as a sequence: a step is several cell updates, and a GRU cell has 3 gates
+# (benchmarks/bench_plan.py measured the GRU at 2.1x the RNN)
+CELL_COST = {"mlp": 1.0, "rnn": 3.0, "gru": 9.0}
+
+
 def _checkerboard_work(c) -> dict:
     """Steps (per-step overhead: these nets are small), multiply-adds of the samples seen (what grows with width),
     and the probe's activations x decoder fits."""
@@ -47,8 +52,9 @@ def _checkerboard_work(c) -> dict:
     steps = ((c.epochs + c.pretrain_epochs) * math.ceil(n_train / c.batch_size)
              + c.warmup_epochs * math.ceil(n_train / (c.warmup_batch_size or c.batch_size)))
     widths = (4, *c.hidden, 2)
-    macs = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * (3.0 if c.architecture != "mlp" else 1.0)
-    return {"steps": steps * (3.0 if c.architecture != "mlp" else 1.0), "macs": epochs * n_train * macs,
+    cell = CELL_COST[c.architecture]
+    macs = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * cell
+    return {"steps": steps * cell, "macs": epochs * n_train * macs,
             "probe": c.n_checkpoints * (len(c.hidden) + 1) * c.n_analysis * (1 + sum(c.hidden) / 64)}
 
 
