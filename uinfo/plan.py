@@ -27,6 +27,7 @@ from .paths import REPO_ROOT, default_store
 
 COSTS_FILE = Path(__file__).with_name("unit_costs.json")
 SZT_INPUTS = 4096
+SZT_TRAIN = 3277  # the authors' 80% training split of the 4096 patterns
 
 
 def _cifar_work(c) -> dict:
@@ -70,7 +71,7 @@ def _szt_work(c) -> dict:
     noisy = c.beta > 0
     sp = _sp_draws(c.max_draws or c.n_mc_pooled * c.replicas * SZT_INPUTS, c.replicas, c.own_replicas) if noisy else 0
     members, layers = len(c.seeds), len(c.hidden)
-    return {"steps": c.epochs * math.ceil(3277 / c.batch_size) * (1 + 0.2 * members),
+    return {"steps": c.epochs * math.ceil(SZT_TRAIN / c.batch_size) * (1 + 0.2 * members),
             "sp": checkpoints * members * layers * sp, "probe": checkpoints * members * layers}
 
 
