@@ -16,6 +16,7 @@ import pandas as pd
 from uinfo import plan, registry
 from uinfo.experiments.runs import stored_runs
 from uinfo.store import Store
+from uinfo.sweep import describe
 
 
 def settings(experiment: str = "checkerboard") -> list:
@@ -23,7 +24,7 @@ def settings(experiment: str = "checkerboard") -> list:
     seen, out = set(), []
     for name in registry.notebooks_of(experiment):
         for config in registry.notebook(name).configs("quick"):
-            key = plan._setting(config)
+            key = plan.setting(config)
             if key not in seen:
                 seen.add(key)
                 out.append(config)
@@ -34,7 +35,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit", type=int, default=None, help="the N cheapest settings only")
     args = ap.parse_args()
-    print(f"machine: {plan._cpu_name()}, {os.cpu_count()} cores, python {platform.python_version()}")
+    print(f"machine: {plan.cpu_name()}, {os.cpu_count()} cores, python {platform.python_version()}")
     configs = settings()[:args.limit]
     e = registry.experiment("checkerboard")
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,7 +45,7 @@ if __name__ == "__main__":
         for config in configs:
             meta = store.path(e.name, config) / "meta.json"
             seconds = float(pd.read_json(meta, typ="series")["seconds"])
-            rows.append(dict(run=plan._describe(config)[:90], measured=seconds, estimate=plan.estimate(config)))
+            rows.append(dict(run=describe(config)[:90], measured=seconds, estimate=plan.estimate(config)))
     table = pd.DataFrame(rows).assign(ratio=lambda t: t.estimate / t.measured)
     print(table.round(2).to_string())
     within = ((table.ratio <= 1.5) & (table.ratio >= 1 / 1.5)).mean()

@@ -45,19 +45,6 @@ from uinfo.store import Store, config_dict, config_key
 CLOCK_COLUMNS = ("seconds", "train_seconds", "measure_seconds", "total_train_seconds", "total_measure_seconds")
 
 
-def _config(experiment: str, fields: dict):
-    """The config object of a meta.json's config (JSON lists back to the tuples the dataclasses hold)."""
-    import importlib
-
-    e = registry.experiment(experiment)
-    cls = getattr(importlib.import_module(e.module), e.config_class)
-
-    def tuples(value):
-        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: tuples(v) for k, v in fields.items() if k in names})
-
-
 def _old_key(experiment: str, config, version: str) -> str:
     payload = json.dumps({"experiment": experiment, "config": config_dict(config), "code": version},
                          sort_keys=True, default=str)
@@ -79,7 +66,7 @@ def migrate(profile: str, from_version: str, store_root: Path) -> int:
                 for member in tar.getmembers():
                     (tmp / member.name).write_bytes(tar.extractfile(member).read())
             meta = json.loads((tmp / "meta.json").read_text())
-            config = _config(row.experiment, meta["config"])
+            config = registry.config_from_fields(row.experiment, meta["config"])
             if config_dict(config) != meta["config"] and json.loads(json.dumps(config_dict(config))) != meta["config"]:
                 raise ValueError(f"{archive}: the config does not round-trip")
             if _old_key(row.experiment, config, from_version) != row.key:
@@ -141,7 +128,7 @@ def verify(store_root: Path, sample: int, old_tree: Path) -> int:
         for experiment in sorted({m["experiment"] for m in metas}):
             chosen = sorted((m for m in metas if m["experiment"] == experiment), key=lambda m: m.get("seconds", 0))
             for meta in chosen[:sample]:
-                config = _config(experiment, meta["config"])
+                config = registry.config_from_fields(experiment, meta["config"])
                 stored = store.load(experiment, config)
                 now, _ = registry.stored_run(experiment, config, fresh)  # read back from the store's CSV
                 e = registry.experiment(experiment)

@@ -123,42 +123,11 @@ def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> p
         with tarfile.open(root / r.archive) as tar:
             meta = json.load(tar.extractfile("meta.json"))
         rows.append(dict(experiment=r.experiment, key=r.key, seconds=float(meta["seconds"]),
-                         config=_config(r.experiment, meta["config"])))
+                         config=registry.config_from_fields(r.experiment, meta["config"])))
     return pd.DataFrame(rows)
 
 
-def store_timings(store_root) -> pd.DataFrame:
-    """The same as ``bundle_timings`` for the entries of a store folder."""
-    from .report.bundle import current_version
-
-    rows = []
-    for path in sorted(Path(store_root).glob("*/*/meta.json")):
-        meta = json.loads(path.read_text())
-        if meta["experiment"] in WORK and meta["code_version"] == current_version(meta["experiment"]):
-            rows.append(dict(experiment=meta["experiment"], key=meta["key"], seconds=float(meta["seconds"]),
-                             config=_config(meta["experiment"], meta["config"])))
-    return pd.DataFrame(rows)
-
-
-def _config(experiment: str, fields: dict):
-    """A config rebuilt from its stored fields (lists back to tuples, nested configs rebuilt)."""
-    import dataclasses
-    import importlib
-
-    e = registry.experiment(experiment)
-    kind = getattr(importlib.import_module(e.module), e.config_class)
-    hints = {f.name: f for f in dataclasses.fields(kind)}
-    values = {}
-    for name, value in fields.items():
-        default = hints[name].default
-        if dataclasses.is_dataclass(default):
-            values[name] = type(default)(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-        else:
-            values[name] = tuple(value) if isinstance(value, list) else value
-    return kind(**values)
-
-
-def _setting(config) -> str:
+def setting(config) -> str:
     """A config without its seed(s): the runs that differ only in seed share a setting."""
     from .store import config_dict
 
@@ -169,7 +138,7 @@ def _setting(config) -> str:
 def by_setting(timings: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, setting): the median seconds over its seeds (a run that shared its core with
     other work reads several times its seeds' time: the median keeps the setting's cost), and one config."""
-    t = timings.assign(setting=[_setting(c) for c in timings.config])
+    t = timings.assign(setting=[setting(c) for c in timings.config])
     return (t.groupby(["experiment", "setting"], sort=False)
             .agg(seconds=("seconds", "median"), runs=("seconds", "size"), config=("config", "first")).reset_index())
 
@@ -222,6 +191,7 @@ def plan(names: list[str], profile: str, store_dir=None, seeds=None) -> pd.DataF
     (1 thread) and whether it would run on a GPU where there is one. A run two notebooks share has two rows (the
     report counts it once)."""
     from .store import Store, config_key
+    from .sweep import describe
 
     costs = load_costs()
     store = Store(store_dir or default_store())
@@ -242,7 +212,7 @@ def plan(names: list[str], profile: str, store_dir=None, seeds=None) -> pd.DataF
             rows.append(dict(notebook=name, experiment=e, key=key, stored=store.load(e, config) is not None,
                              core_hours=estimate(config, costs) / 3600, gpu=uses_gpu(config),
                              extrapolated=any(units[t] > 1.5 * calibrated.get(e, {}).get(t, 0.0) for t in units),
-                             run=_describe(config), note=note))
+                             run=describe(config), note=note))
     return pd.DataFrame(rows)
 
 
@@ -273,12 +243,6 @@ def _full_set_configs(name: str, profile: str, seeds) -> list:
             os.environ[SUBSET_ENV] = before
     return [dataclasses.replace(c, n_train=50000) if hasattr(c, "n_train") and hasattr(c, "dataset") else c
             for c in configs]
-
-
-def _describe(config) -> str:
-    from .sweep import _describe as describe
-
-    return describe(config)
 
 
 def report(table: pd.DataFrame, profile: str, top: int = 8) -> str:
@@ -322,14 +286,14 @@ def write_costs(profile: str = "quick", machine: str | None = None) -> dict:
     timings = bundle_timings(profile)
     costs = calibrate(timings)
     largest = {e: pd.DataFrame([work(c) for c in g.config]).max().to_dict() for e, g in timings.groupby("experiment")}
-    table = dict(machine=machine or f"{platform.processor() or platform.machine()}, {_cpu_name()}, bundle/{profile} "
+    table = dict(machine=machine or f"{platform.processor() or platform.machine()}, {cpu_name()}, bundle/{profile} "
                                     "timings (1 thread per run, 2 runs side by side)",
                  unit_costs=costs, largest_units=largest)
     COSTS_FILE.write_text(json.dumps(table, indent=1) + "\n")
     return table
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

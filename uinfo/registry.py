@@ -152,6 +152,27 @@ def experiment_of(config) -> Experiment:
     raise TypeError(f"{kind.__name__} is not the config of any experiment ({sorted(EXPERIMENTS)})")
 
 
+def config_from_fields(experiment_name: str, fields: dict):
+    """The config object of a stored config (meta.json's ``config``): JSON lists back to the tuples the dataclasses
+    hold, nested configs rebuilt; fields the class no longer has are left out."""
+    e = experiment(experiment_name)
+    return _rebuild(getattr(importlib.import_module(e.module), e.config_class), fields)
+
+
+def _rebuild(kind, fields: dict):
+    import dataclasses
+
+    def value(field, v):
+        if dataclasses.is_dataclass(field.default) and isinstance(v, dict):
+            return _rebuild(type(field.default), v)
+        return tuples(v)
+
+    def tuples(v):
+        return tuple(tuples(x) for x in v) if isinstance(v, list) else v
+    known = {f.name: f for f in dataclasses.fields(kind)}
+    return kind(**{k: value(known[k], v) for k, v in fields.items() if k in known})
+
+
 def notebooks_of(experiment_name: str) -> list[str]:
     return [n.name for n in NOTEBOOKS.values() if n.experiment == experiment_name]
 

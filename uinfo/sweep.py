@@ -25,6 +25,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import submitit
+
 from . import registry
 from .paths import default_store
 from .store import Store
@@ -43,17 +45,12 @@ def plan(name: str, profile: str, seeds=None) -> list:
     return registry.notebook(name).configs(profile, seeds)  # the config builder rejects an unknown profile
 
 
-class RunConfigs:
+class RunConfigs(submitit.helpers.Checkpointable):
     """The job body, checkpointable: on a time limit or a preemption submitit requeues it with the same arguments
-    (``checkpoint``), and the requeued job continues where the store says the runs stand."""
+    (``Checkpointable.checkpoint``), and the requeued job continues where the store says the runs stand."""
 
     def __call__(self, configs: list, store_root: str, threads: int = 1) -> list[dict]:
         return run_configs(configs, store_root, threads)
-
-    def checkpoint(self, *args, **kwargs):
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
 def run_configs(configs: list, store_root: str, threads: int = 1) -> list[dict]:
@@ -121,8 +118,6 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
               folder=None, wait: bool = True, gpus_per_node: int = 0, body: RunConfigs | None = None) -> SweepReport:
     """`sweep` for any list of configs (``name`` labels the jobs and their log folder; ``body`` the job body, for
     the tests)."""
-    import submitit
-
     store = Store(store_dir or default_store())
     missing = [c for c in configs if store.load(registry.experiment_of(c).name, c) is None]
     report = SweepReport(total=len(configs), already=len(configs) - len(missing), computed=0, failed=[], jobs=[])
@@ -150,19 +145,19 @@ def run_sweep(configs: list, name: str = "sweep", executor: str = "local", worke
                 if line["status"] == "computed":
                     report.computed += 1
                 elif line["status"].startswith("failed"):
-                    report.failed.append(f"{_describe(config)}: {line['status']}")
+                    report.failed.append(f"{describe(config)}: {line['status']}")
         except Exception as err:  # the job itself died: timeout, out of memory, node failure
             message = str(err).strip().splitlines()
             reason = f"job {job.job_id} {message[-1] if message else type(err).__name__}"
             for c in chunk:  # the runs it finished before dying are in the store
                 if store.load(registry.experiment_of(c).name, c) is None:
-                    report.failed.append(f"{_describe(c)}: {reason}")
+                    report.failed.append(f"{describe(c)}: {reason}")
                 else:
                     report.computed += 1
     return report
 
 
-def _describe(config) -> str:
+def describe(config) -> str:
     fields = {k: v for k, v in vars(config).items() if k in ("seed", "seeds", "model", "dataset", "variant", "hidden",
                                                               "architecture", "activation", "lr", "batch_size",
                                                               "pretrain_epochs", "warmup_epochs")}

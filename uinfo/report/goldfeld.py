@@ -159,13 +159,13 @@ def replica_claims(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 
         df = df[df.layer.isin(layers)]
         cells = ["epoch", "layer"]
         mine = df[(df.estimator == "fresh") & (df.replicas == quick_pool)].set_index(cells)
-        references = [("plain", int(df[df.estimator == "plain"].replicas.max()))]
+        plain = df[df.estimator == "plain"]
+        few = plain[plain.replicas == plain.replicas.min()].set_index(cells)
+        references = [("plain", int(plain.replicas.max()))]
         if (df.estimator == "exact").any():
             references.append(("exact", 0))
         for reference, replicas in references:
             ref = df[(df.estimator == reference) & (df.replicas == replicas)].set_index(cells)
-            few = df[(df.estimator == "plain") & (df.replicas == df[df.estimator == "plain"].replicas.min())]
-            few = few.set_index(cells)
             diff = pd.concat({label: mine[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
             error = pd.concat({label: np.sqrt(mine[se] ** 2 + ref[se] ** 2) for _, se, label in REPLICA_QUANTITIES})
             old = pd.concat({label: few[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
