@@ -139,3 +139,20 @@ def test_many_class_stacks_fit_in_float32_and_agree_with_float64(monkeypatch):
     as_float64 = usable_information_batch(problems, l2=0.01)
     for a, b in zip(as_float32, as_float64):
         assert 0.5 < b.bits and abs(a.bits - b.bits) < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_standardized_features_are_written_value_for_value(dtype):
+    """The fused standardization (one output tensor per set, a problem at a time) gives every value that
+    standardizing, casting and appending the ones column in three steps gives: the decoders' results are unchanged."""
+    from uinfo.estimators import usable as U
+
+    g = torch.Generator().manual_seed(0)
+    zt, ze = torch.rand(3, 400, 6, generator=g, dtype=torch.float64), torch.rand(3, 300, 6, generator=g,
+                                                                                 dtype=torch.float64)
+    zt[1, :, 2] = 0.5  # a constant feature keeps scale 1
+    fused = U._standardized_with_ones(zt, ze, dtype)
+    for got, want in zip(fused, U._standardize(zt, ze)):
+        want = want.to(dtype)
+        assert torch.equal(got[..., :-1], want) and torch.equal(got[..., -1], torch.ones_like(got[..., -1]))
+

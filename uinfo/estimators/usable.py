@@ -120,12 +120,35 @@ def entropy_bits(y, n_classes: int | None = None) -> float:
 # decoders, fitted for a stack of R problems of identical shapes at once
 
 
-def _standardize(zt: torch.Tensor, ze: torch.Tensor):
-    """Standardize both sets with the fitting set's statistics (R, n, d); constant features are left unscaled."""
+def _moments(zt: torch.Tensor):
+    """The fitting set's per-feature mean and scale (R, 1, d); constant features keep scale 1."""
     mu = zt.mean(dim=1, keepdim=True)
     sd = zt.std(dim=1, keepdim=True)
-    sd = torch.where(sd > 1e-8 * (1 + mu.abs()), sd, torch.ones_like(sd))
+    return mu, torch.where(sd > 1e-8 * (1 + mu.abs()), sd, torch.ones_like(sd))
+
+
+def _standardize(zt: torch.Tensor, ze: torch.Tensor):
+    """Standardize both sets with the fitting set's statistics (R, n, d); constant features are left unscaled."""
+    mu, sd = _moments(zt)
     return (zt - mu) / sd, (ze - mu) / sd
+
+
+def _standardized_with_ones(zt: torch.Tensor, ze: torch.Tensor, dtype):
+    """Each set standardized (``_standardize``), cast to ``dtype`` and given a trailing column of ones (the bias),
+    value for value as those three steps would give it, written straight into one tensor per set:
+    a problem at a time through a reused buffer, instead of four stack-sized temporaries per set (each a fresh
+    mapping of hundreds of MB whose page faults cost more than the arithmetic on these machines)."""
+    mu, sd = _moments(zt)
+    out = []
+    for z in (zt, ze):
+        ones = torch.empty(*z.shape[:-1], z.shape[-1] + 1, dtype=dtype)
+        ones[..., -1] = 1
+        buffer = torch.empty(z.shape[1:], dtype=z.dtype)
+        for k in range(len(z)):
+            torch.sub(z[k], mu[k], out=buffer)
+            ones[k, :, :-1].copy_(buffer.div_(sd[k]))
+        out.append(ones)
+    return out
 
 
 L2_PATH = (0.1, 0.03, 0.01, 0.003, 0.001)  # tried from strong to weak by l2="auto"
@@ -220,10 +243,6 @@ def _fit_linear(z1, labels, n_classes, l2, max_iter, tol, theta=None, frozen=Non
     return theta
 
 
-def _with_ones(z: torch.Tensor) -> torch.Tensor:
-    return torch.cat([z, torch.ones(*z.shape[:-1], 1, dtype=z.dtype)], dim=-1)
-
-
 def _fit_linear_auto(z1, labels, n_classes, opts):
     """Choose each problem's L2 penalty on a held-back fifth of the fitting set: walk L2_PATH from strong to
     weak, warm-starting each fit from the previous one, and stop a problem's walk at the first penalty whose
@@ -231,6 +250,7 @@ def _fit_linear_auto(z1, labels, n_classes, opts):
     r, n, _ = z1.shape
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(opts["seed"]))
     val, fit = perm[: max(1, n // 5)], perm[max(1, n // 5):]
+    z_fit, y_fit, z_val, y_val = z1[:, fit], labels[:, fit], z1[:, val], labels[:, val]  # copied once, not per step
     theta = best_theta = None
     best_ce = torch.full((r,), float("inf"), dtype=z1.dtype)
     best_l2 = torch.full((r,), L2_PATH[0], dtype=z1.dtype)
@@ -238,9 +258,9 @@ def _fit_linear_auto(z1, labels, n_classes, opts):
     for lam in L2_PATH:
         l2 = torch.full((r,), lam, dtype=z1.dtype)
         # selection needs the validation loss to ~1e-3 nats, not the optimum to full precision
-        theta = _fit_linear(z1[:, fit], labels[:, fit], n_classes, l2, opts["max_iter"],
+        theta = _fit_linear(z_fit, y_fit, n_classes, l2, opts["max_iter"],
                             PATH_TOL_FACTOR * opts["tol"], theta=theta, frozen=~going)
-        val_ce, _ = _softmax_loss_grad(z1[:, val], labels[:, val], theta, torch.zeros_like(l2))
+        val_ce, _ = _softmax_loss_grad(z_val, y_val, theta, torch.zeros_like(l2))
         improved = going & (val_ce < best_ce)
         best_ce = torch.where(improved, val_ce, best_ce)
         best_l2 = torch.where(improved, l2, best_l2)
@@ -327,10 +347,9 @@ def _float64_affordable(shape, n_classes: int) -> bool:
 
 def _fit_and_score_stack(zt, yt, ze, ye, n_classes, decoder, opts):
     """Fit R decoders on stacked problems of one shape; return per-problem (CE nats, accuracy)."""
-    zt, ze = _standardize(zt, ze)
     if decoder == "linear":
         dtype = torch.float64 if _float64_affordable(zt.shape, n_classes) else torch.float32
-        zt1, ze1 = _with_ones(zt.to(dtype)), _with_ones(ze.to(dtype))
+        zt1, ze1 = _standardized_with_ones(zt, ze, dtype)
         labels = yt.unsqueeze(-1)
         if opts["l2"] == "auto":
             theta = _fit_linear_auto(zt1, labels, n_classes, opts)
@@ -339,6 +358,7 @@ def _fit_and_score_stack(zt, yt, ze, ye, n_classes, decoder, opts):
             theta = _fit_linear(zt1, labels, n_classes, l2, opts["max_iter"], opts["tol"])
         logits = torch.bmm(ze1, theta).to(torch.float64)
     else:
+        zt, ze = _standardize(zt, ze)
         forward = _fit_mlp(zt.to(torch.float32), yt, n_classes, opts["hidden"], opts["seed"], opts["max_epochs"],
                            opts["patience"], opts["batch_size"], opts["lr"], opts["weight_decay"])
         with torch.no_grad():
