@@ -174,8 +174,9 @@ def _log_densities(points: np.ndarray, centers: np.ndarray, beta: float, own: np
                    labels: tuple = ()) -> tuple[np.ndarray, list, float]:
     """log g at ``points`` and, for each array of ``labels`` (one label per centre), log g_L: the log-density of
     the sub-mixture of the centres that share the label of the point's own centre ``own`` (required with labels).
-    Both are exact to ``tol``: the own centre belongs to the sub-mixture, so the cutoff's bound (the skipped centres
-    carry at most ``tol`` times the own centre's term) holds for it too, and one neighbour list serves all."""
+    Both are exact to ``tol`` by the two-radius bound of the module docstring: the own centre belongs to the
+    sub-mixture, the bound on the skipped mass is in units of its term, and the check that the summed mass reaches
+    e^guess is made for every sub-mixture too; so one neighbour list serves all."""
     n, d = centers.shape
     two_b2 = 2 * beta ** 2
     log_norm = -0.5 * d * math.log(2 * math.pi * beta ** 2)
