@@ -12,6 +12,7 @@
    the same run, with the largest difference in bits.
 
 Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-width] [--measuring-only]
+      python benchmarks/bench_cifar.py --candidates   (issue 20: compile, foreach, batch 256, thread layouts)
 """
 from __future__ import annotations
 
@@ -52,35 +53,76 @@ def training_flops(model, x, y) -> float:
     return counter.get_total_flops()
 
 
-def throughput(model_name: str, width: float, numerics: str, steps: int, batch: int = 128) -> dict:
+def throughput(model_name: str, width: float, numerics: str, steps: int, batch: int = 128, compiled: bool = False,
+               foreach: bool | None = None) -> dict:
+    """Training images per second, one SGD step at a time (crop + flip included). ``compiled``: the model wrapped in
+    ``torch.compile`` (inductor); ``foreach``: the optimizer's multi-tensor update."""
     precision, channels_last = NUMERICS[numerics]
     config = cf.CIFARConfig(model=model_name, width=width, n_train=2048, n_test=100, precision=precision,
                             channels_last=channels_last, n_train_eval=20)
     device = torch.device("cpu")
     data = cf.CIFARData(config, device)
     model = cf.build_model(config, device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, foreach=foreach)
     gen = torch.Generator().manual_seed(0)
     transform = data.training_batch(True)
     y_all = data.labels_train["coarse"]
     flops = training_flops(model, transform(data.x_train[:batch], gen), y_all[:batch]) / batch
+    forward = torch.compile(model) if compiled else model
 
     def step():
         idx = torch.randint(0, len(y_all), (batch,), generator=gen)
         xb = transform(data.x_train[idx], gen)
         with autocast(device, precision):
-            loss = F.cross_entropy(model(xb), y_all[idx])
+            loss = F.cross_entropy(forward(xb), y_all[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    for _ in range(3):  # warm-up (the first steps allocate and pick kernels)
+    t0 = time.perf_counter()
+    for _ in range(3):  # warm-up (the first steps allocate and pick kernels; and compile)
         step()
+    warm_up = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
     seconds = (time.perf_counter() - t0) / steps
     return dict(model=model_name, width=width, numerics=numerics, images_per_s=batch / seconds,
-                gflop_per_image=flops / 1e9, achieved_gflops=flops * batch / seconds / 1e9)
+                gflop_per_image=flops / 1e9, achieved_gflops=flops * batch / seconds / 1e9, warm_up_seconds=warm_up)
+
+
+CANDIDATES = {  # issue 20's candidates against the quick setting (bf16 autocast + channels-last, batch 128)
+    "baseline": {}, "torch.compile (inductor)": dict(compiled=True), "foreach SGD": dict(foreach=True),
+    "batch 256": dict(batch=256)}
+
+
+def _one_thread_throughput(args) -> float:
+    torch.set_num_threads(1)
+    return throughput(*args)["images_per_s"]
+
+
+def candidates(steps: int) -> list[dict]:
+    """The candidates side by side on one thread (the quick workers' setting), then the two thread layouts of the
+    2 cores: one process with 2 threads, against two 1-thread processes training at the same time (summed)."""
+    import multiprocessing
+
+    rows = []
+    for model_name in ("resnet18", "allcnn"):
+        torch.set_num_threads(1)
+        for name, options in CANDIDATES.items():
+            row = throughput(model_name, 0.25, "bf16 channels-last", steps, **options)
+            rows.append(dict(model=model_name, candidate=name, threads="1 process x 1 thread",
+                             images_per_s=row["images_per_s"], warm_up_seconds=row["warm_up_seconds"]))
+        torch.set_num_threads(2)
+        rows.append(dict(model=model_name, candidate="baseline", threads="1 process x 2 threads",
+                         images_per_s=throughput(model_name, 0.25, "bf16 channels-last", steps)["images_per_s"]))
+        with multiprocessing.get_context("spawn").Pool(2) as pool:
+            both = pool.map(_one_thread_throughput, [(model_name, 0.25, "bf16 channels-last", steps)] * 2)
+        rows.append(dict(model=model_name, candidate="baseline", threads="2 processes x 1 thread (sum)",
+                         images_per_s=sum(both)))
+        for row in rows[-6:]:
+            print(f"{row['model']} x0.25 {row['candidate']}, {row['threads']}: {row['images_per_s']:.0f} images/s",
+                  flush=True)
+    return rows
 
 
 def measuring_cost(model_name: str, epochs: int, dataset: str = "cifar10") -> dict:
@@ -145,7 +187,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--skip-full-width", action="store_true")
     parser.add_argument("--measuring-only", action="store_true", help="skip the peaks and throughput")
+    parser.add_argument("--candidates", action="store_true",
+                        help="only issue 20's speed-up candidates for the quick nets, side by side")
     args = parser.parse_args()
+    if args.candidates:
+        rows = candidates(args.steps)
+        print(json.dumps(dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(),
+                                           torch=torch.__version__), candidates=rows), indent=1, default=float))
+        return
     peaks = {"float32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s", flush=True)
     rows = []
