@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from uinfo.experiments import cifar as cf
 from uinfo.profiles import cifar as cfp
-from uinfo.training import autocast
+from uinfo.engine.training import autocast
 
 NUMERICS = {"float32": ("float32", False), "float32 channels-last": ("float32", True),
             "bf16 channels-last": ("bf16", True)}

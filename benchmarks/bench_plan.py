@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from uinfo import plan, registry
-from uinfo.experiments.runs import stored_runs
+from uinfo.engine.runs import stored_runs
 from uinfo.store import Store
 from uinfo.sweep import describe
 

@@ -27,7 +27,6 @@ neuron, 0.15 SZT.)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import sys
@@ -94,12 +93,12 @@ def migrate(profile: str, from_version: str, store_root: Path) -> int:
 
 
 OLD_RUN = """
-import sys, importlib, json, torch
+import sys, json, torch
 torch.set_num_threads(1)
-module, compute, cls, config, out = sys.argv[1:]
-m = importlib.import_module(module)
-fields = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(config).items()}
-result = getattr(m, compute)(getattr(m, cls)(**fields), False, None)
+from uinfo import registry  # the old tree's: its module names and config classes
+name, config, out = sys.argv[1:]
+e = registry.experiment(name)
+result = e.function()(registry.config_from_fields(name, json.loads(config)), False, None)
 (result[0] if isinstance(result, tuple) else result).to_csv(out, index=False)
 """
 
@@ -109,7 +108,7 @@ def _max_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
     return float(max(((a[c] - b[c]).abs().max() for c in numeric), default=0.0))
 
 
-def verify(store_root: Path, sample: int, old_tree: Path) -> int:
+def verify(store_root: Path, sample: int, old_tree: Path, also: tuple = ()) -> int:
     """Recompute the ``sample`` cheapest runs of each experiment with the current code and, in a subprocess, with
     the old code (a checkout of the commit that computed the bundle, ``old_tree``), both on this machine and one
     thread: the two must be identical, bit for bit, apart from the key and the wall-clock columns. The largest
@@ -127,15 +126,15 @@ def verify(store_root: Path, sample: int, old_tree: Path) -> int:
     with tempfile.TemporaryDirectory() as fresh:
         for experiment in sorted({m["experiment"] for m in metas}):
             chosen = sorted((m for m in metas if m["experiment"] == experiment), key=lambda m: m.get("seconds", 0))
-            for meta in chosen[:sample]:
+            named = [m for m in chosen[sample:] if {m["key"], m.get("migrated", {}).get("from_key")} & set(also)]
+            for meta in chosen[:sample] + named:
                 config = registry.config_from_fields(experiment, meta["config"])
                 stored = store.load(experiment, config)
                 now, _ = registry.stored_run(experiment, config, fresh)  # read back from the store's CSV
-                e = registry.experiment(experiment)
                 out = Path(fresh) / f"old-{meta['key']}.csv"
                 env = dict(os.environ, PYTHONPATH=str(old_tree), OMP_NUM_THREADS="1")
-                subprocess.run([sys.executable, "-c", OLD_RUN, e.module, e.compute, e.config_class,
-                                json.dumps(meta["config"]), str(out)], env=env, check=True, cwd=old_tree)
+                subprocess.run([sys.executable, "-c", OLD_RUN, experiment, json.dumps(meta["config"]), str(out)],
+                               env=env, check=True, cwd=old_tree)
                 old = pd.read_csv(out)
                 columns = [c for c in stored.columns if c not in CLOCK_COLUMNS and c != "run"]
                 try:
@@ -158,11 +157,13 @@ def main(argv=None) -> int:
     ap.add_argument("--verify", type=Path, help="step 2: recompute a sample of this store's entries and compare")
     ap.add_argument("--sample", type=int, default=1)
     ap.add_argument("--old-tree", type=Path, help="with --verify: a checkout of the commit that computed the bundle")
+    ap.add_argument("--also", nargs="*", default=(), metavar="KEY",
+                    help="with --verify: these entries too, by new or old key (runs that take paths the cheapest do not)")
     args = ap.parse_args(argv)
     if args.store:
         print(f"{migrate(args.profile, args.from_version, args.store)} entries migrated into {args.store}")
     if args.verify:
-        return 1 if verify(args.verify, args.sample, args.old_tree) else 0
+        return 1 if verify(args.verify, args.sample, args.old_tree, tuple(args.also)) else 0
     return 0
 
 

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from uinfo import runner
 from uinfo.__main__ import main
-from uinfo.experiments import runs
+from uinfo.engine import state as resume_state
 from uinfo.experiments.checkerboard import EXPERIMENT, CheckerboardConfig, run_checkerboard
 from uinfo.notebook import check_parameters, snapshot
 from uinfo.store import Store
@@ -157,7 +156,7 @@ def test_half_written_store_entry_is_recomputed(store):
 def test_corrupt_resume_state_restarts_the_run(tmp_path, store):
     cfg = CheckerboardConfig(**TINY)
     state = tmp_path / "state.pt"
-    runs.save_state(state, {"records": [1, 2, 3]})
+    resume_state.save_state(state, {"records": [1, 2, 3]})
     state.write_bytes(state.read_bytes()[:40])
     with pytest.warns(UserWarning, match=rf"cannot read the resume state {state} .*; the run starts from the beginning"):
         records = run_checkerboard(cfg, state_path=state)
@@ -182,13 +181,13 @@ def test_full_disk_during_a_store_write(store, monkeypatch):
 
 def test_full_disk_during_a_state_save(tmp_path, store, monkeypatch):
     state = tmp_path / "state.pt"
-    runs.save_state(state, {"records": [1]})
+    resume_state.save_state(state, {"records": [1]})
     monkeypatch.setattr(torch, "save", _full)
     with pytest.raises(OSError, match=r"no space left on the device while saving the resume state .*state.pt; the "
                                       r"previous state is kept, so the run can resume from it: free some space"):
-        runs.save_state(state, {"records": [1, 2]})
+        resume_state.save_state(state, {"records": [1, 2]})
     monkeypatch.undo()
-    assert runs.load_state(state) == {"records": [1]}
+    assert resume_state.load_state(state) == {"records": [1]}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 

@@ -46,7 +46,7 @@ def test_a_computational_change_names_the_notebooks_to_recompute_and_trains_noth
     executed = _setup(tmp_path, monkeypatch)
     real = provenance.code_version.__wrapped__
     monkeypatch.setattr(provenance, "code_version",
-                        lambda module: "edited000000" if module == "uinfo.experiments.goldfeld" else real(module))
+                        lambda module: "edited000000" if module == "uinfo.experiments.neuron" else real(module))
     assert check.check("smoke", 1, tmp_path / "bundle", tmp_path / "committed" / "claims") == 2
     out = capsys.readouterr().out
     assert executed == []  # not executed: it would have trained

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from uinfo.models.cifar import cifar_model
-from uinfo.probing import extract
+from uinfo.engine.probe import extract
 
 
 @pytest.mark.parametrize("name, params", [("resnet18", 11.17e6), ("allcnn", 1.37e6)])

@@ -158,3 +158,74 @@ def test_overfitting_claims_pair_within_seed_and_need_an_overfitting_baseline():
     assert gap["estimate"] == pytest.approx(0.1) and gap["method"] == "paired t"
     _, gap, val = cl.overfitting_claims(pd.concat([arm(0.005, 0.4, False), arm(0.2, 0.4, True)]), "rnd", "pre")
     assert gap["outcome"] == val["outcome"] == "untestable" and "(measured: 0.0070 nats)" in gap["failed_precondition"]
+
+
+def test_cifar_diagnostic_pairs_train_fitted_with_held_out_decoders_of_the_same_run():
+    held = _cifar(lambda e: 1.0, lambda e: 0.5, 1.0)
+    fitted = _cifar(lambda e: 1.0, lambda e: 0.5 - 0.02 * e, 1.0).assign(fit="train_fitted")
+    (row,) = cfig.diagnostic_claims(pd.concat([held, fitted]))
+    assert row["outcome"] == "reproduced" and row["method"] == "paired t"
+    assert row["estimate"] == pytest.approx(0.02 * np.mean([11, 16]), abs=0.05)  # the late window's epochs
+    (same,) = cfig.diagnostic_claims(pd.concat([held, held.assign(fit="train_fitted")]))
+    assert same["outcome"] == "contradicted" and same["estimate"] == pytest.approx(0.0)
+
+
+def test_cifar_precision_twins_are_set_apart_and_compared_at_their_last_epoch():
+    """The float32 twins of the first seeds are not headline runs; the check predicts no effect, at the twins'
+    last epoch, paired by seed."""
+    main = _cifar(lambda e: 1.0 + 0.01 * e, lambda e: 0.3, 0.8)
+    twin = _cifar(lambda e: 1.0 + 0.01 * e, lambda e: 0.3, 0.8, seeds=2, epochs=(0, 1, 2)).assign(
+        precision="float32", channels_last=False)
+    records = pd.concat([main, twin], ignore_index=True)
+    assert set(cfig._headline(records)["precision"]) == {"bf16"}
+    fine, coarse = cfig.precision_claims(records)
+    assert fine["outcome"] == coarse["outcome"] == "reproduced" and fine["predicts"] == "no effect"
+    assert "epoch 2" in fine["claim"] and "float32 minus bf16, channels-last" in fine["statistic"]
+    off = pd.concat([main, twin.assign(bits=twin["bits"] + 0.3)], ignore_index=True)
+    assert cfig.precision_claims(off)[0]["outcome"] == "contradicted"
+
+
+def _neuron(exact, sp_bias=0.0, seeds=3):
+    epochs = [0, 10, 100, 1000, 10000, 50000, 100000]
+    return pd.DataFrame([dict(seed=s, epoch=e, mi_exact=exact(e) + 0.001 * s, mi_sp=exact(e) + sp_bias + 0.002 * s,
+                              se_sp=0.01) for s in range(seeds) for e in epochs])
+
+
+def test_single_neuron_claims_read_the_exact_curve_and_check_sp_against_it():
+    rises_then_falls = lambda e: {0: 0.0, 10: 0.5, 100: 1.0, 1000: sf.LN_3}.get(e, sf.HB_THIRD)  # noqa: E731
+    peak, fall, agree = sf.single_neuron_claims(_neuron(rises_then_falls))
+    assert peak["outcome"] == "reproduced" and peak["predicts"] == "no effect"
+    assert fall["outcome"] == "reproduced" and fall["estimate"] == pytest.approx(sf.LN_3 - sf.HB_THIRD, abs=1e-9)
+    assert agree["outcome"] == "reproduced"
+    assert sf.single_neuron_claims(_neuron(rises_then_falls, sp_bias=0.2))[2]["outcome"] == "contradicted"
+    keeps = lambda e: min(1.0, e / 100) * sf.LN_3  # noqa: E731  rises to ln 3 and stays: nothing falls
+    assert sf.single_neuron_claims(_neuron(keeps))[1]["outcome"] == "contradicted"
+
+
+def test_binning_claims_need_small_bins_near_ln_4096_and_read_the_deterministic_net_late():
+    rng = np.random.default_rng(1)
+    widths = (0.005, 0.05, 2 / 30)
+    noisy = _szt(lambda e, s: 8.0 if e < 3000 else 6.5 + 0.05 * s)
+    noisy["bin_0.005"] = 0.95 * sf.LN_4096
+    noisy["bin_0.05"] = noisy["mi"] - 1 + rng.normal(0, 0.01, len(noisy))
+    noisy[f"bin_{2 / 30:.4g}"] = noisy["bin_0.05"] - 0.5
+    deterministic = noisy.copy()
+    small, _, tracks, compresses = sf.binning_claims(noisy, deterministic, widths)
+    assert small["outcome"] == "reproduced" and "smaller bins give higher entropy" in small["detail"]
+    assert tracks["outcome"] == "reproduced" and tracks["estimate"] > 0.9
+    assert compresses["outcome"] == "reproduced" and compresses["estimate"] == pytest.approx(1.45, abs=0.01)
+    coarse = noisy.assign(**{"bin_0.005": 0.5 * sf.LN_4096})
+    assert sf.binning_claims(coarse, deterministic, widths)[0]["outcome"] == "contradicted"
+
+
+def test_mnist_clustering_is_late_window_minus_initial_per_variant():
+    rows = []
+    for variant, rise in (("deterministic", 0.3), ("noisy", 0.0)):
+        for seed in range(3):
+            for epoch in range(11):
+                rows.append(dict(variant=variant, seed=seed, epoch=epoch, layer="fc", val_error=0.01,
+                                 within=0.3 + rise * min(1.0, epoch / 5) + 0.001 * seed, between=0.2))
+    deterministic, noisy = sf.mnist_claims(pd.DataFrame(rows))
+    assert deterministic["claim"].startswith("Deterministic networks cluster")
+    assert deterministic["outcome"] == "reproduced" and deterministic["estimate"] == pytest.approx(0.3)
+    assert noisy["outcome"] == "contradicted" and noisy["estimate"] == pytest.approx(0.0)

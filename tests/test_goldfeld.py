@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from uinfo.experiments import goldfeld as gf
+from uinfo.experiments import mnist
+from uinfo.experiments import neuron
+from uinfo.experiments import szt
+from uinfo.engine import training
 from uinfo.profiles import goldfeld as gfp
 from uinfo.models import NoisyCNN, NoisyMLPStack
 from uinfo.tasks.images import DataError
@@ -21,11 +24,11 @@ TINY_SZT = dict(epochs=6, n_checkpoints=3, replicas=3, max_draws=256, seeds=(0, 
 def test_constellation_information_matches_the_spec_table(w, expected):
     """Spec section 3's quadrature values, b = 0, beta = 0.005."""
     c = np.tanh(w * np.array([-3.0, -1.0, 1.0]))
-    assert gf.constellation_mi(c, 0.005) == pytest.approx(expected, abs=2e-3)
+    assert neuron.constellation_mi(c, 0.005) == pytest.approx(expected, abs=2e-3)
 
 
 def test_authors_schedule_has_84_epochs():
-    epochs = gf.log_epochs(9999, 100)
+    epochs = training.log_epochs(9999, 100)
     assert epochs[0] == 0 and epochs[1] == 1 and epochs[-1] == 9999 and len(epochs) == 85
 
 
@@ -53,13 +56,13 @@ def test_orthonormal_step_moves_rows_towards_orthonormal():
 
 
 def test_szt_run_resumes_to_identical_records(tmp_path, monkeypatch):
-    config = gf.SZTConfig(**TINY_SZT)
-    reference, extras = gf.run_szt(config)
+    config = szt.SZTConfig(**TINY_SZT)
+    reference, extras = szt.run_szt(config)
     assert set(reference.layer) == {1, 2, 3, 4, 5} and set(reference.seed) == {0, 1}
     assert (reference.h_t_given_x - reference.h_z).min() > -0.05  # h(T|X) >= h(Z), up to Monte Carlo error
     assert (reference[reference.layer == 1].h_t_given_x == reference[reference.layer == 1].h_z).all()
     state = tmp_path / "state.pt"
-    original, calls = gf._szt_measure, []
+    original, calls = szt._szt_measure, []
 
     def interrupted(model, cfg, epoch, data):
         calls.append(epoch)
@@ -67,45 +70,45 @@ def test_szt_run_resumes_to_identical_records(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # killed after the second checkpoint's state was saved
         return original(model, cfg, epoch, data)
 
-    monkeypatch.setattr(gf, "_szt_measure", interrupted)
+    monkeypatch.setattr(szt, "_szt_measure", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        gf.run_szt(config, state_path=state)
-    monkeypatch.setattr(gf, "_szt_measure", original)
+        szt.run_szt(config, state_path=state)
+    monkeypatch.setattr(szt, "_szt_measure", original)
     assert state.exists()
-    resumed, resumed_extras = gf.run_szt(config, state_path=state)
+    resumed, resumed_extras = szt.run_szt(config, state_path=state)
     pd.testing.assert_frame_equal(resumed, reference, check_exact=True)
     pd.testing.assert_frame_equal(resumed_extras["snapshots"], extras["snapshots"], check_exact=True)
 
 
 def test_configs_fail_before_compute():
     with pytest.raises(ValueError, match="activation"):
-        gf.SZTConfig(activation="sigmoid")
+        szt.SZTConfig(activation="sigmoid")
     with pytest.raises(ValueError, match="seeds"):
-        gf.SZTConfig(seeds=())
+        szt.SZTConfig(seeds=())
     with pytest.raises(ValueError, match="unknown SZT variant"):
         gfp.szt_configs("smoke", ["tanh", "sigmoid"])
     with pytest.raises(ValueError, match="profile"):
         gfp.szt_configs("fast")
     with pytest.raises(ValueError, match="labels"):
-        gf.NeuronConfig(labels=(0, 1, 1))
+        neuron.NeuronConfig(labels=(0, 1, 1))
     with pytest.raises(ValueError, match="60000"):
-        gf.MNISTConfig(n_train=58000, n_val=5000)
+        mnist.MNISTConfig(n_train=58000, n_val=5000)
     with pytest.raises(ValueError, match="variant"):
-        gf.MNISTConfig(variant="bayesian")
+        mnist.MNISTConfig(variant="bayesian")
 
 
 def test_szt_data_errors_name_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("UINFO_SZT_URL", (tmp_path / "nowhere.npz").as_uri())  # offline: the download fails
     with pytest.raises(DataError, match="no arrays file .*szt.npz, and downloading the SZT set .* failed") as err:
-        gf.szt_data(data_dir=tmp_path)
+        szt.szt_data(data_dir=tmp_path)
     assert "shared" not in str(err.value)
     config = gfp.szt_configs("smoke")["tanh"].replace(data_sha256="0" * 64)
     with pytest.raises(DataError, match="sha256"):
-        gf.szt_data(config)
+        szt.szt_data(config)
 
 
 def test_single_neuron_rises_then_falls():
-    records = gf.run_single_neuron(gf.NeuronConfig(epochs=20000, n_checkpoints=15, n_mc=100))
+    records = neuron.run_single_neuron(neuron.NeuronConfig(epochs=20000, n_checkpoints=15, n_mc=100))
     assert records.mi_exact.iloc[0] < 0.1 and records.mi_exact.max() > 1.09 and records.mi_exact.iloc[-1] < 0.95
     assert records.w.iloc[-1] > 2.5
 
@@ -130,14 +133,14 @@ def test_linear_reference_is_the_exact_gaussian_information():
         net.eval()
         clean = [c[0].double().numpy() for c in net.hidden_states(x)[:-1]]
         net.train()
-    exact = gf.linear_reference(net, 0, clean, labels, np.random.default_rng(0))
+    exact = szt.linear_reference(net, 0, clean, labels, np.random.default_rng(0))
     assert exact[0]["mi_exact"] == pytest.approx(math.log(4), abs=1e-6)  # inputs far apart at beta = 0.01
     samples = net.presamples(x, 64, torch.Generator().manual_seed(0))[0]
     from uinfo.estimators import sp_mutual_information
 
     sp = sp_mutual_information(samples[1], 0.01, n_mc=4, labels=labels, seed=1)
     assert abs(sp.mi - exact[1]["mi_exact"]) < 4 * math.hypot(sp.se, exact[1]["se_exact"]) + 1e-6
-    records, _ = gf.run_szt(gfp.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
+    records, _ = szt.run_szt(gfp.szt_configs("smoke", ["linear (beta 0.01)"])["linear (beta 0.01)"].replace(**TINY_SZT))
     assert records[["mi_exact", "se_exact", "mi_y_exact", "se_y_exact"]].notna().all().all()
 
 
@@ -182,14 +185,14 @@ def test_stored_weights_read_back_bit_for_bit_and_the_panel_runs():
     from uinfo.profiles.goldfeld import replica_configs
 
     panel = replica_configs("smoke")[1]  # the linear net: with its exact value
-    out, extras = gf.run_replica_panel(panel)
+    out, extras = szt.run_replica_panel(panel)
     assert set(out.estimator) == {"exact", "plain", "fresh"}
     assert set(out.epoch) == set(extras["weights"].epoch) == {3, 7, 20}  # the checkpoints nearest (3, 10, 20)
     assert (out["mi"] <= math.log(4096) + 1e-9).all() and (out["mi_y"] <= math.log(2) + 1e-9).all()
     config = panel.szt
     with pytest.raises(ValueError, match="no stored weights"):
-        gf.szt_model(config, extras["weights"], 10, config.seeds[0])
+        szt.szt_model(config, extras["weights"], 10, config.seeds[0])
     stack = NoisyMLPStack(config.seeds, 12, config.hidden, 2, config.activation, config.beta)
-    rebuilt = gf.szt_model(config, gf._weights_table(stack, 5), 5, config.seeds[1])
+    rebuilt = szt.szt_model(config, szt._weights_table(stack, 5), 5, config.seeds[1])
     for name, tensor in rebuilt.state_dict().items():
         assert torch.equal(tensor[0], stack.state_dict()[name][1]), name

@@ -9,7 +9,9 @@ import math
 import pytest
 
 from uinfo import registry
-from uinfo.experiments import goldfeld as gf
+from uinfo.experiments import mnist
+from uinfo.experiments import neuron
+from uinfo.experiments import szt
 
 STORING = sorted(n.name for n in registry.NOTEBOOKS.values() if n.experiment is not None)
 
@@ -87,29 +89,29 @@ def test_every_cifar_kind_runs_a_few_steps_at_paper_settings(paper_configs):
 def test_every_goldfeld_kind_runs_a_few_steps_at_paper_settings(paper_configs, monkeypatch):
     neurons = _kinds(paper_configs, "single_neuron", lambda c: ((c.loss, c.labels), 0))
     for c in neurons:
-        assert len(gf.run_single_neuron(dataclasses.replace(c, epochs=20))), c
-    szt = _kinds(paper_configs, "szt", lambda c: ((c.activation, c.beta > 0, c.orth_alpha > 0), 0))
-    assert {c.replicas for c in szt} == {1000}  # the authors' noise replicas per input
-    real = gf.szt_data
+        assert len(neuron.run_single_neuron(dataclasses.replace(c, epochs=20))), c
+    szt_kinds = _kinds(paper_configs, "szt", lambda c: ((c.activation, c.beta > 0, c.orth_alpha > 0), 0))
+    assert {c.replicas for c in szt_kinds} == {1000}  # the authors' noise replicas per input
+    real = szt.szt_data
 
     def fewer_inputs(config=None, data_dir=None):  # 64 of the 4096 inputs: the data count, cut
         data = real(config, data_dir)
         return dataclasses.replace(data, x_train=data.x_train[:48], y_train=data.y_train[:48],
                                    x_test=data.x_test[:16], y_test=data.y_test[:16])
-    monkeypatch.setattr(gf, "szt_data", fewer_inputs)
-    for c in szt:  # 1000 replicas and the checkpoint schedule; 1 epoch, one seed, 64 inputs, 2048 draws
+    monkeypatch.setattr(szt, "szt_data", fewer_inputs)
+    for c in szt_kinds:  # 1000 replicas and the checkpoint schedule; 1 epoch, one seed, 64 inputs, 2048 draws
         # (the paper's 4096 Monte Carlo draws per mixture are cut too, for time; the 200000 it once had took 11 GB
         # here with 1000 replicas of 64 inputs, a finding of this test, fixed since by slicing the neighbour lists)
-        records, _ = gf.run_szt(c.replace(epochs=1, seeds=(0,), snapshot_epochs=(1,), max_draws=2048))
+        records, _ = szt.run_szt(c.replace(epochs=1, seeds=(0,), snapshot_epochs=(1,), max_draws=2048))
         assert len(records) and (c.beta == 0 or (records["mi"] <= math.log(64) + 0.1).all()), c  # ln of 64 inputs
     for c in _kinds(paper_configs, "szt_replicas", lambda c: (c.szt.activation, 0)):
         # the panel's replica grid and its own replicas; 1 epoch, 64 inputs, 256 draws
-        records, _ = gf.run_replica_panel(dataclasses.replace(c, szt=c.szt.replace(epochs=1), epochs=(0, 1),
+        records, _ = szt.run_replica_panel(dataclasses.replace(c, szt=c.szt.replace(epochs=1), epochs=(0, 1),
                                                               draws=256))
         assert set(records.estimator) >= {"plain", "fresh"} and (records["mi"] <= math.log(64) + 1e-9).all(), c
-    mnist = _kinds(paper_configs, "mnist_cnn", lambda c: (c.variant, 0))
-    assert {c.variant for c in mnist} == set(gf.MNIST_VARIANTS)
-    for c in mnist:  # each variant; 256 training images, 1 epoch
-        records, _ = gf.run_mnist(dataclasses.replace(c, n_train=256, n_val=100, epochs=1, per_class=5,
+    mnist_kinds = _kinds(paper_configs, "mnist_cnn", lambda c: (c.variant, 0))
+    assert {c.variant for c in mnist_kinds} == set(mnist.MNIST_VARIANTS)
+    for c in mnist_kinds:  # each variant; 256 training images, 1 epoch
+        records, _ = mnist.run_mnist(dataclasses.replace(c, n_train=256, n_val=100, epochs=1, per_class=5,
                                                       matrix_per_class=2, matrix_epochs=(0, 1)))
         assert len(records), c

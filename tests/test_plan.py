@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from uinfo import plan, registry, sweep
 from uinfo.__main__ import main

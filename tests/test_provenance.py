@@ -77,3 +77,30 @@ def test_the_usable_information_experiments_do_not_hash_the_shannon_estimator():
     for module in ("uinfo.experiments.checkerboard", "uinfo.experiments.cifar"):
         names = {p.relative_to(provenance.PACKAGE_DIR).as_posix() for p in provenance.closure(module)}
         assert "estimators/usable.py" in names and not {"estimators/shannon.py", "estimators/__init__.py"} & names
+
+
+def test_each_experiment_hashes_only_what_it_uses():
+    """After the split of the Goldfeld module, the MNIST clustering runs use no estimator, and no experiment hashes
+    the package's front door or the engine's __init__ (which import everything)."""
+    for e in registry.EXPERIMENTS.values():
+        names = {p.relative_to(provenance.PACKAGE_DIR).as_posix() for p in provenance.closure(e.module)}
+        assert not {"__init__.py", "engine/__init__.py", "experiments/__init__.py"} & names, e.name
+        assert {"engine/runs.py", "engine/state.py"} <= names, e.name  # resume and the store: every experiment's
+    mnist = {p.name for p in provenance.closure(registry.EXPERIMENTS["mnist_cnn"].module)}
+    assert not {"shannon.py", "usable.py"} & mnist
+
+
+def test_the_front_door_exports_the_estimators_lazily():
+    import subprocess
+    import sys
+
+    import uinfo
+    import uinfo.estimators as estimators
+
+    assert set(estimators.__all__) <= set(uinfo.__all__) and "extract" in uinfo.__all__
+    assert uinfo.cross_fitted_usable_information is estimators.cross_fitted_usable_information
+    with pytest.raises(AttributeError, match="no attribute 'nowhere'"):
+        uinfo.nowhere  # noqa: B018
+    out = subprocess.run([sys.executable, "-c", "import sys, uinfo.paths; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # the command line's light modules do not pay for torch

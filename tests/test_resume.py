@@ -82,7 +82,7 @@ def test_resume_state_in_process_is_bitwise(tmp_path):
     cfg = CheckerboardConfig(**{**CONFIG, "n_samples": 400, "epochs": 3, "n_checkpoints": 8})
     reference = run_checkerboard(cfg)
     state = tmp_path / "state.pt"
-    import uinfo.measure as measure
+    import uinfo.engine.probe as measure
 
     calls = {"n": 0}
     original = measure.UsableInformationProbe.__call__

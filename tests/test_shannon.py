@@ -210,12 +210,12 @@ def test_sub_mixture_densities_are_exact_on_the_tree_path():
 def test_sp_estimates_of_a_trained_szt_net_stay_within_their_bounds():
     """A small noisy SZT net trained for a few epochs: on every record, 0 - 2 s.e. <= I(X;T_l) <= ln 4096 and
     0 - 2 s.e. <= I(T_l;Y) <= H(Y) (the labels' empirical entropy), and h(T_l|X) >= h(Z) - 2 s.e."""
-    from uinfo.experiments import goldfeld as gf
+    from uinfo.experiments import szt
     from uinfo.profiles import goldfeld as gfp
 
     config = gfp.szt_configs("smoke")["tanh"].replace(epochs=30, n_checkpoints=5)
-    records, _ = gf.run_szt(config)
-    labels = gf.szt_data(config)
+    records, _ = szt.run_szt(config)
+    labels = szt.szt_data(config)
     y = np.concatenate([labels.y_train.numpy(), labels.y_test.numpy()])
     share = np.bincount(y) / len(y)
     h_y = float(-(share * np.log(share)).sum())

@@ -9,9 +9,9 @@ from uinfo.report.checkerboard import condition_labels, dynamics_claims, transie
 from uinfo.experiments.checkerboard import CheckerboardConfig, checkerboard_runs, run_checkerboard
 from uinfo.profiles.checkerboard import dynamics_configs
 from uinfo.models import MLP
-from uinfo.probing import extract
+from uinfo.engine.probe import extract
 from uinfo.store import Store, config_key
-from uinfo.training import SGDConfig, checkpoint_schedule, train_sgd
+from uinfo.engine.training import SGDConfig, checkpoint_schedule, train_sgd
 
 TINY = dict(n_samples=300, n_analysis=200, epochs=2, n_checkpoints=4, hidden=(4, 4))
 

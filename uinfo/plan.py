@@ -65,7 +65,7 @@ def _sp_draws(draws: int, replicas: int, own: int | None) -> float:
 
 
 def _szt_work(c) -> dict:
-    from .experiments.goldfeld import log_epochs
+    from .engine.training import log_epochs
 
     checkpoints = len(log_epochs(c.epochs, c.n_checkpoints))
     noisy = c.beta > 0

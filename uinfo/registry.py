@@ -32,10 +32,10 @@ class Experiment:
 EXPERIMENTS = {e.name: e for e in (
     Experiment("checkerboard", "uinfo.experiments.checkerboard", "_compute", "CheckerboardConfig"),
     Experiment("cifar", "uinfo.experiments.cifar", "_compute", "CIFARConfig"),
-    Experiment("single_neuron", "uinfo.experiments.goldfeld", "run_single_neuron", "NeuronConfig"),
-    Experiment("szt", "uinfo.experiments.goldfeld", "run_szt", "SZTConfig"),
-    Experiment("szt_replicas", "uinfo.experiments.goldfeld", "run_replica_panel", "ReplicaPanelConfig"),
-    Experiment("mnist_cnn", "uinfo.experiments.goldfeld", "run_mnist", "MNISTConfig"),
+    Experiment("single_neuron", "uinfo.experiments.neuron", "run_single_neuron", "NeuronConfig"),
+    Experiment("szt", "uinfo.experiments.szt", "run_szt", "SZTConfig"),
+    Experiment("szt_replicas", "uinfo.experiments.szt", "run_replica_panel", "ReplicaPanelConfig"),
+    Experiment("mnist_cnn", "uinfo.experiments.mnist", "run_mnist", "MNISTConfig"),
 )}
 
 
@@ -120,7 +120,7 @@ NOTEBOOKS = {n.name: n for n in (
     Notebook("usable_vs_shannon", "szt", _szt("tanh")),
     Notebook("szt_replicas", "szt_replicas", _replicas),
     Notebook("mnist_cnn_clustering", "mnist_cnn", _mnist),
-    Notebook("sp_estimator_validation", None, None, module="uinfo.experiments.goldfeld"),
+    Notebook("sp_estimator_validation", None, None, module="uinfo.experiments.sp_validation"),
 )}
 
 
@@ -187,8 +187,8 @@ def cost(experiment_name: str, config) -> float:
 
 
 def runs(experiment_name: str, configs, store=None, progress: bool = True, jobs: int = 1):
-    """Records of many runs of one experiment through the store (``uinfo.experiments.runs.stored_runs``)."""
-    from .experiments.runs import stored_runs
+    """Records of many runs of one experiment through the store (``uinfo.engine.runs.stored_runs``)."""
+    from .engine.runs import stored_runs
 
     e = experiment(experiment_name)
     return stored_runs(e.name, e.function(), configs, store, progress, jobs)
@@ -196,7 +196,7 @@ def runs(experiment_name: str, configs, store=None, progress: bool = True, jobs:
 
 def stored_run(experiment_name: str, config, store_root, progress: bool = False):
     """One run through the store: (records, computed)."""
-    from .experiments.runs import stored_run as one
+    from .engine.runs import stored_run as one
 
     e = experiment(experiment_name)
     return one(e.name, e.function(), config, store_root, progress)

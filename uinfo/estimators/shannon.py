@@ -55,6 +55,11 @@ class MixtureEntropy:
         return self.nats
 
 
+def _log_kernel_norm(d: int, beta: float) -> float:
+    """log of the normaliser of the d-dimensional Gaussian kernel N(0, beta^2 I): -(d/2) ln(2 pi beta^2)."""
+    return -0.5 * d * math.log(2 * math.pi * beta ** 2)
+
+
 def gaussian_entropy(d: int, beta: float) -> float:
     """h(N(0, beta^2 I_d)) = (d/2) ln(2 pi e beta^2), in nats."""
     return 0.5 * d * math.log(2 * math.pi * math.e * beta ** 2)
@@ -123,11 +128,12 @@ def _dense_log_sum(points: np.ndarray, centers: np.ndarray, two_b2: float, chunk
     for i in range(0, len(p), rows):
         logits = torch.cdist(p[i:i + rows], c).square_().div_(-two_b2)
         if exclude is not None:
-            logits.masked_fill_(centre_group[None] == point_group[i:i + rows, None], -math.inf)
+            excluded = centre_group[None] == point_group[i:i + rows, None]
+            logits.masked_fill_(excluded, -math.inf)
         top = logits.max(dim=1, keepdim=True).values
         e = logits.sub_(top).clamp_(min=-700.0).exp_()
         if exclude is not None:  # the clamp lifted the excluded terms from exp(-inf) = 0 to e^-700
-            e.masked_fill_(centre_group[None] == point_group[i:i + rows, None], 0.0)
+            e.masked_fill_(excluded, 0.0)
         out.append(e.sum(1).log_().add_(top[:, 0]))
         for parts, (index, n_labels, one_hot, point_index) in zip(grouped, prepared):
             sums = e @ one_hot if one_hot is not None else torch.zeros(len(e), n_labels, dtype=e.dtype).index_add_(
@@ -179,7 +185,7 @@ def _log_densities(points: np.ndarray, centers: np.ndarray, beta: float, own: np
     e^guess is made for every sub-mixture too; so one neighbour list serves all."""
     n, d = centers.shape
     two_b2 = 2 * beta ** 2
-    log_norm = -0.5 * d * math.log(2 * math.pi * beta ** 2)
+    log_norm = _log_kernel_norm(d, beta)
     if labels and own is None:
         raise ValueError("sub-mixture densities need each point's own centre")
     inverse = [np.unique(lab, return_inverse=True)[1].reshape(-1) for lab in labels]
@@ -227,7 +233,6 @@ def _log_densities(points: np.ndarray, centers: np.ndarray, beta: float, own: np
         redo = least < guess if guess > 0 else np.zeros(len(idx), dtype=bool)
         if redo.any():
             tot[redo], again, _, used_again = sums(idx[redo], 0.0)
-            parts = [p.copy() for p in parts]
             for piece, more in zip(parts, again):
                 piece[redo] = more
             summed += int(used_again.sum())
@@ -544,7 +549,7 @@ def sp_fresh_information(pool, own, inputs, beta: float, first_layer: bool = Fal
     own_term = torch.cat(own_sums).numpy() - math.log(r_own)
     log_mix = np.logaddexp(own_term, others - math.log(r)) - math.log(m)   # log p(V), less the kernel's normaliser
     i_terms = own_term - log_mix
-    log_norm = -0.5 * d * math.log(2 * math.pi * beta ** 2)
+    log_norm = _log_kernel_norm(d, beta)
     h_t = float(_controlled(-(log_mix + log_norm), 0.5 * ((z ** 2).sum(1) - d)).mean())
     mi, se = float(i_terms.mean()), float(i_terms.std(ddof=1) / math.sqrt(n))
     h_cond = gaussian_entropy(d, beta) if first_layer else h_t - mi

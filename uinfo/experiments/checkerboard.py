@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
+from ..engine.phases import Checkpoint, Phase, phase_seed, run_phases, tidy_records
+from ..engine.probe import UsableInformationProbe
+from ..engine.runs import stored_run, stored_runs
+from ..engine.training import SGDConfig, checkpoint_schedule, steps_per_epoch
 from ..estimators.usable import DECODERS
-from ..measure import UsableInformationProbe
 from ..models import MLP, RecurrentClassifier
 from ..models.mlp import ACTIVATIONS
-from ..store import Store, config_key
+from ..store import Store
 from ..tasks.checkerboard import GRACE_STEPS, TRIAL_CHANNELS, VARIABLES, checkerboard_splits, checkerboard_trials
-from .runs import load_state as _load_state, save_state as _save_state, stored_run, stored_runs
-from ..training import SGDConfig, checkpoint_schedule, steps_per_epoch, train_sgd
 
 EXPERIMENT = "checkerboard"
 ARCHITECTURES = ("mlp", "rnn", "gru")
@@ -164,53 +164,26 @@ def run_checkerboard(config: CheckerboardConfig, progress: bool = False, state_p
     probe = UsableInformationProbe(model, model.hidden_layers, analysis.x, analysis.labels,
                                    {"train": (train.x, train.labels), "val": (val.x, val.labels)},
                                    target="direction", decoder=config.decoder, split_seed=config.seed)
-    phases = config.phases()
-    schedules = _schedule(config, len(train))
-    total = sum(steps_per_epoch(len(train), sgd.batch_size) * sgd.epochs for _, _, sgd in phases)
-    saved = _load_state(state_path)
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        probe.records = saved["records"]
-        torch.set_rng_state(saved["rng"])
 
-    def save_state(phase: int, loop: dict | None) -> None:
-        _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
-                                     rng=torch.get_rng_state()), "state" if loop is not None else "phase")
+    def fresh_readout() -> None:  # a fresh readout for the new task, seeded, leaving the RNG as it was
+        with torch.random.fork_rng():
+            torch.manual_seed(config.seed + 7)
+            model.readout.reset_parameters()
 
-    bar = tqdm(total=total, desc=f"seed {config.seed}", leave=False, disable=not progress)
-    with bar:
-        step0, epoch0 = 0, -float(config.pretrain_epochs)
-        for i, ((name, target, sgd), steps) in enumerate(zip(phases, schedules)):
-            per_epoch = steps_per_epoch(len(train), sgd.batch_size)
-            if saved is not None and i < saved["phase"]:  # finished before the interruption
-                bar.update(per_epoch * sgd.epochs)
-                step0 += per_epoch * sgd.epochs
-                epoch0 += sgd.epochs
-                continue
-            resume = saved["loop"] if saved is not None and i == saved["phase"] else None
+    named = config.phases()
+    phases = [Phase(name, target, sgd, steps, phase_seed(config.seed, i, len(named)),
+                    fresh_readout if config.reset_readout and i > 0 and named[i - 1][0] == "pretrain" else None)
+              for i, ((name, target, sgd), steps) in enumerate(zip(named, _schedule(config, len(train))))]
 
-            def at(step, epoch, name=name, step0=step0, epoch0=epoch0):
-                n_before = len(probe.records)
-                probe(step0 + step, epoch0 + epoch)
-                for row in probe.records[n_before:]:
-                    row["phase"] = name
-            if resume is None and config.reset_readout and i > 0 and phases[i - 1][0] == "pretrain":
-                with torch.random.fork_rng():  # a fresh readout for the new task, seeded, leaving the RNG as it was
-                    torch.manual_seed(config.seed + 7)
-                    model.readout.reset_parameters()
-            # the main phase is seeded with the run's seed (so a run without extra phases is the baseline run)
-            phase_seed = config.seed if i == len(phases) - 1 else config.seed + 100003 * (i + 1)
-            train_sgd(model, train.x, train.labels[target], sgd, phase_seed, steps, at, bar, resume=resume,
-                      save_state=None if state_path is None else lambda loop, i=i: save_state(i, loop))
-            step0 += per_epoch * sgd.epochs
-            epoch0 += sgd.epochs
-            if state_path is not None and i + 1 < len(phases):
-                save_state(i + 1, None)
-    records = pd.DataFrame(probe.records)
-    records.insert(0, "run", config_key(EXPERIMENT, config))
-    for name, value in dataclasses.asdict(config).items():
-        records[name] = str(value) if isinstance(value, tuple) else value
-    return records
+    def measure(point: Checkpoint) -> None:
+        n_before = len(probe.records)
+        probe(point.total_step, point.epoch)
+        for row in probe.records[n_before:]:
+            row["phase"] = point.phase.name
+    run_phases(model, phases, train.x, train.labels, measure, probe.records,
+               first_epoch=-float(config.pretrain_epochs), state_path=state_path, progress=progress,
+               desc=f"seed {config.seed}")
+    return tidy_records(probe.records, EXPERIMENT, config)
 
 
 def _compute(config: CheckerboardConfig, progress: bool, state_path) -> pd.DataFrame:

@@ -12,21 +12,19 @@ images: the diagnostic of spec 3.6, never the headline.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from ..engine.phases import Checkpoint, Phase, phase_seed, run_phases, tidy_records
+from ..engine.probe import decoder_fields, extract, logit_fields
+from ..engine.runs import stored_runs
+from ..engine.training import PRECISIONS, SGDConfig, autocast, steps_per_epoch
 from ..estimators.usable import cross_fitted_usable_information_batch, usable_information_batch
 from ..models.cifar import CIFAR_MODELS, cifar_model
-from ..probing import extract
-from ..store import Store, config_key
+from ..store import Store
 from ..tasks.images import CIFAR10_SPLITS, CLASSES, augment, coarse_labels, load_images
-from ..training import PRECISIONS, SGDConfig, autocast, steps_per_epoch, train_sgd
-from .runs import load_state as _load_state, save_state as _save_state, stored_runs
 
 EXPERIMENT = "cifar"
 DATASETS = ("cifar10", "cifar100")
@@ -178,13 +176,13 @@ class CIFARProbe:
         self.model, self.data, self.config = model, data, config
         self.layers = list(model.probe_layers)
         self.records: list[dict] = []
-        self.target = "coarse"
 
     def _features(self, x: torch.Tensor) -> dict:
         with autocast(x.device, self.config.precision):
             return extract(self.model, self.layers, x, batch_size=1000)
 
-    def __call__(self, step: int, epoch: float, phase: str) -> None:
+    def __call__(self, point: Checkpoint) -> None:
+        step, epoch, phase, target = point.step, point.epoch, point.phase.name, point.phase.target
         data, variables = self.data, ("fine", "coarse")
         test = self._features(data.x_test)
         train = self._features(data.x_train_eval)
@@ -197,17 +195,12 @@ class CIFARProbe:
             fits.append(("train_fitted", usable_information_batch(
                 [(train[layer].cpu(), data.labels_train_eval[var].cpu(), test[layer].cpu(),
                   data.labels_test[var].cpu()) for layer, var in keys], l2=self.config.decoder_l2)))
-        metrics = {}
-        for split, feats, labels in (("train", train, data.labels_train_eval), ("test", test, data.labels_test)):
-            y = labels[self.target]
-            metrics[f"{split}_loss"] = F.cross_entropy(feats["logits"], y).item()
-            metrics[f"{split}_accuracy"] = (feats["logits"].argmax(1) == y).float().mean().item()
+        metrics = {**logit_fields("train", train["logits"], data.labels_train_eval[target]),
+                   **logit_fields("test", test["logits"], data.labels_test[target])}
         for fit, results in fits:
             for (layer, var), res in zip(keys, results):
-                self.records.append(dict(step=step, epoch=epoch, phase=phase, target=self.target, layer=layer,
-                                         variable=var, fit=fit, bits=res.bits, entropy_bits=res.entropy_bits,
-                                         cross_entropy_bits=res.cross_entropy_bits, decoder_accuracy=res.accuracy,
-                                         **metrics))
+                self.records.append(dict(step=step, epoch=epoch, phase=phase, target=target, layer=layer,
+                                         variable=var, fit=fit, **decoder_fields(res), **metrics))
 
 
 def run_cifar(config: CIFARConfig, progress: bool = False, state_path=None, device=None) -> pd.DataFrame:
@@ -222,66 +215,25 @@ def run_cifar(config: CIFARConfig, progress: bool = False, state_path=None, devi
     data = CIFARData(config, device)
     model = build_model(config, device)
     probe = CIFARProbe(model, data, config)
-    clock = dict(train=0.0, measure=0.0, since=time.perf_counter())
-    phases = ([("pretrain", "fine", config.sgd(config.pretrain_epochs), [0])] if config.pretrain_epochs else [])
-    phases.append(("train", "coarse", config.sgd(), list(config.schedule())))
-    saved = _load_state(state_path)
-    if saved is not None:
-        if saved["phase"] > 0 and saved["loop"] is not None:  # the coarse phase had begun: its head was saved
-            model.replace_head(COARSE_CLASSES[config.dataset])
-            if config.channels_last:
-                model.to(memory_format=torch.channels_last)
-        model.load_state_dict(saved["model"])
-        probe.records = saved["records"]
-        clock.update(train=saved["clock"]["train"], measure=saved["clock"]["measure"])
-        torch.set_rng_state(saved["rng"])
 
-    def save_state(phase: int, loop: dict | None) -> None:
-        if state_path is not None:
-            _save_state(state_path, dict(phase=phase, loop=loop, model=model.state_dict(), records=probe.records,
-                                         clock=dict(train=clock["train"], measure=clock["measure"]),
-                                         rng=torch.get_rng_state()), "state" if loop is not None else "phase")
+    def coarse_readout() -> None:  # after pretraining on the fine labels: a fresh coarse readout, seeded
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed + 7)
+            model.replace_head(COARSE_CLASSES[config.dataset])
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)
 
     per_epoch = steps_per_epoch(len(data.labels_train["coarse"]), config.batch_size)
-    total = per_epoch * (config.epochs + config.pretrain_epochs)
-    bar = tqdm(total=total, desc=f"{config.model} {config.dataset} seed {config.seed}", leave=False,
-               disable=not progress)
-    with bar:
-        epoch0 = -float(config.pretrain_epochs)
-        for i, (name, target, sgd, epochs) in enumerate(phases):
-            if saved is not None and i < saved["phase"]:
-                bar.update(per_epoch * sgd.epochs)
-                epoch0 += sgd.epochs
-                continue
-            resume = saved["loop"] if saved is not None and i == saved["phase"] else None
-            if resume is None and i > 0:  # after pretraining on the fine labels: a fresh coarse readout
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(config.seed + 7)
-                    model.replace_head(COARSE_CLASSES[config.dataset])
-                if config.channels_last:
-                    model.to(memory_format=torch.channels_last)
-            probe.target = target
-
-            def at(step, epoch, name=name, epoch0=epoch0):
-                now = time.perf_counter()
-                clock["train"] += now - clock["since"]
-                probe(step, epoch0 + epoch, name)
-                clock["since"] = time.perf_counter()
-                clock["measure"] += clock["since"] - now
-            clock["since"] = time.perf_counter()
-            phase_seed = config.seed if name == "train" else config.seed + 100003
-            train_sgd(model, data.x_train, data.labels_train[target], sgd, phase_seed,
-                      [e * per_epoch for e in epochs], at, bar, resume=resume,
-                      save_state=lambda loop, i=i: save_state(i, loop),
-                      transform=data.training_batch(config.augment), precision=config.precision)
-            epoch0 += sgd.epochs
-            if i + 1 < len(phases):
-                save_state(i + 1, None)
-    clock["train"] += time.perf_counter() - clock["since"]
-    records = pd.DataFrame(probe.records)
-    records.insert(0, "run", config_key(EXPERIMENT, config))
-    for name, value in dataclasses.asdict(config).items():
-        records[name] = str(value) if isinstance(value, tuple) else value
+    named = ([("pretrain", "fine", config.sgd(config.pretrain_epochs), [0])] if config.pretrain_epochs else [])
+    named.append(("train", "coarse", config.sgd(), list(config.schedule())))
+    phases = [Phase(name, target, sgd, [e * per_epoch for e in epochs], phase_seed(config.seed, i, len(named)),
+                    coarse_readout if i > 0 else None)
+              for i, (name, target, sgd, epochs) in enumerate(named)]
+    clock = run_phases(model, phases, data.x_train, data.labels_train, probe, probe.records,
+                       first_epoch=-float(config.pretrain_epochs), state_path=state_path, progress=progress,
+                       desc=f"{config.model} {config.dataset} seed {config.seed}",
+                       transform=data.training_batch(config.augment), precision=config.precision)
+    records = tidy_records(probe.records, EXPERIMENT, config)
     records["device"] = device.type
     records["data_source"] = data.source["source"]
     records["available_train"] = data.source["available_train"]

@@ -4,6 +4,7 @@ setting into its store key, so a new notebook or profile here recomputes nothing
 from __future__ import annotations
 
 from ..experiments.checkerboard import CheckerboardConfig
+from . import profile_spec
 
 # ---------------------------------------------------------------------------------------------------------------
 # checkerboard_dynamics: profiles are data, not branches
@@ -15,9 +16,7 @@ PAPER_BASE = dict(epochs=200, n_checkpoints=60)
 
 
 def _profile(profiles: dict, profile: str, seeds) -> tuple[dict, tuple]:
-    if profile not in profiles:
-        raise ValueError(f"profile must be one of {sorted(profiles)}, got {profile!r}")
-    spec = profiles[profile]
+    spec = profile_spec(profiles, profile)
     return spec, spec["seeds"] if seeds is None else tuple(seeds)
 
 

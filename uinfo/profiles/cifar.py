@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..experiments.cifar import PAPER_OPTIMIZER, CIFARConfig
 from ..tasks.images import full_training_set, load_images
+from . import profile_spec
 
 # rough per-image cost of a training step relative to All-CNN at width 1 (measured: benchmarks/bench_cifar.py)
 MODEL_COST = {"allcnn": 1.0, "resnet18": 2.0}
@@ -41,9 +42,7 @@ PROFILES = {
 
 
 def _profile(profile: str, seeds) -> tuple[dict, tuple]:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
-    spec = PROFILES[profile]
+    spec = profile_spec(PROFILES, profile)
     return spec, spec["seeds"] if seeds is None else tuple(seeds)
 
 
@@ -115,9 +114,7 @@ TERMINAL_PROFILES = {
 def terminal_configs(profile: str, seeds=None) -> list[CIFARConfig]:
     """Per seed: the headline runs (each of the profile's nets, un-augmented, with the train-fitted diagnostic),
     then the augmented arm (if the profile has one), then the training-set sizes of the sensitivity panel."""
-    if profile not in TERMINAL_PROFILES:
-        raise ValueError(f"profile must be one of {sorted(TERMINAL_PROFILES)}, got {profile!r}")
-    spec = TERMINAL_PROFILES[profile]
+    spec = profile_spec(TERMINAL_PROFILES, profile)
     seeds = spec["seeds"] if seeds is None else tuple(seeds)
     changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True)
 

@@ -4,8 +4,10 @@ setting into its store key, so a new notebook or profile here recomputes nothing
 validation computes in its notebook and stores nothing: its settings stay beside it in the experiment module.)"""
 from __future__ import annotations
 
-from ..experiments.goldfeld import (MNIST_VARIANTS, MNISTConfig, NeuronConfig, ReplicaPanelConfig, SZTConfig,
-                                    _check_profile)
+from ..experiments.mnist import MNIST_VARIANTS, MNISTConfig
+from ..experiments.neuron import NeuronConfig
+from ..experiments.szt import ReplicaPanelConfig, SZTConfig
+from . import profile_spec
 from ..tasks.images import load_images
 
 
@@ -18,7 +20,7 @@ NEURON_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
 
 
 def neuron_configs(profile: str, seeds=None, **overrides) -> list[NeuronConfig]:
-    _check_profile(profile, NEURON_PROFILES)
+    profile_spec(NEURON_PROFILES, profile)
     return [NeuronConfig(**{**NEURON_PROFILES[profile], **overrides, "seed": s})
             for s in _seeds(NEURON_SEEDS[profile], seeds)]
 
@@ -47,7 +49,7 @@ SZT_VARIANTS = {
 
 def szt_configs(profile: str, variants=("tanh",), seeds=None, data_dir=None) -> dict[str, SZTConfig]:
     """One config (all seeds side by side) per named variant of ``SZT_VARIANTS``."""
-    _check_profile(profile, SZT_PROFILES)
+    profile_spec(SZT_PROFILES, profile)
     unknown = [v for v in variants if v not in SZT_VARIANTS]
     if unknown:
         raise ValueError(f"unknown SZT variant(s) {unknown}; choose from {list(SZT_VARIANTS)}")
@@ -70,7 +72,7 @@ REPLICA_PROFILES = {
 def replica_configs(profile: str, variants=("tanh", "linear (beta 0.01)"), seeds=None,
                     data_dir=None) -> list[ReplicaPanelConfig]:
     """The replica-convergence panel of each named SZT variant (its first seed), at the profile's checkpoints."""
-    _check_profile(profile, REPLICA_PROFILES)
+    profile_spec(REPLICA_PROFILES, profile)
     return [ReplicaPanelConfig(szt=c, **REPLICA_PROFILES[profile])
             for c in szt_configs(profile, variants, seeds, data_dir).values()]
 
@@ -84,7 +86,7 @@ MNIST_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
 
 
 def mnist_configs(profile: str, seeds=None, data_dir=None) -> list[MNISTConfig]:
-    _check_profile(profile, MNIST_PROFILES)
+    profile_spec(MNIST_PROFILES, profile)
     # every profile reads all 60000 training images (the validation images are the last n_val): a smaller file
     # stops here, before any compute
     sha = load_images("mnist", n_train=60000, data_dir=data_dir, verbose=False).source["sha256"]

@@ -49,7 +49,7 @@ def print_bounds(table: pd.DataFrame, k: float = 2.0) -> None:
 
 def linear_reference_check(records: pd.DataFrame, k: float = 2.0) -> pd.DataFrame:
     """The SP estimate of a linear net against its exact value (``mi_exact``, ``mi_y_exact``: see
-    ``uinfo.experiments.goldfeld.linear_reference``), per hidden layer over every seed x checkpoint: the mean and
+    ``uinfo.experiments.szt.linear_reference``), per hidden layer over every seed x checkpoint: the mean and
     largest difference, and how many agree within ``k`` combined standard errors."""
     rows = []
     for layer, g in records.groupby("layer"):

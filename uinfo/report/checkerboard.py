@@ -11,6 +11,7 @@ import pandas as pd
 
 import matplotlib.pyplot as plt
 
+from ..experiments.checkerboard import CheckerboardConfig
 from . import stats as S
 from .style import COLORS, mean_sem, seed_band, symlog_epochs, use_style
 
@@ -61,35 +62,39 @@ def architecture_labels(records: pd.DataFrame) -> pd.Series:
     return pd.Series([label(*row) for row in cols.itertuples(index=False)], index=records.index)
 
 
+BASELINE = CheckerboardConfig()  # the paper's FC Small setting: a label names only what differs from it
+
+
 def _is_set(value) -> bool:
     return value is not None and value == value and value != 0  # not None, not NaN, not zero
 
 
-def condition_labels(records: pd.DataFrame) -> pd.Series:
+def condition_labels(records: pd.DataFrame, net: bool = True, default: str = "default") -> pd.Series:
     """A readable label per row for the setting a run differs in: its network ("width 5", "4 layers of width 5",
-    "RNN 5 tanh"), and any non-default activation, weight decay, momentum, lr, batch, pretraining or warm-up
-    (e.g. "width 5, weight decay 0.001")."""
+    "RNN 5 tanh"; left out with ``net`` False, for a figure whose nets are all the same), and any non-default
+    activation, weight decay, momentum, lr, batch, pretraining or warm-up (e.g. "width 5, weight decay 0.001");
+    ``default`` for a run that differs in nothing."""
     def label(row):
-        parts = [_net_label(row)] if "hidden" in row else []
+        parts = [_net_label(row)] if net and "hidden" in row else []
         if row.get("activation", "relu") != "relu" and row.get("architecture", "mlp") == "mlp":
             parts.append(row["activation"])
         if row.get("weight_decay", 0):
             parts.append(f"weight decay {row['weight_decay']:g}")
         if row.get("momentum", 0):
             parts.append(f"momentum {row['momentum']:g}")
-        if row.get("lr", 0.05) != 0.05:
+        if row.get("lr", BASELINE.lr) != BASELINE.lr:
             parts.append(f"lr {row['lr']:g}")
-        if row.get("batch_size", 32) != 32:
+        if row.get("batch_size", BASELINE.batch_size) != BASELINE.batch_size:
             parts.append(f"batch {row['batch_size']}")
         if _is_set(row.get("pretrain_epochs", 0)):
             parts.append(f"pretrained on {row['pretrain_target']} for {int(row['pretrain_epochs'])} epochs")
-            if row.get("reset_readout") in (True, "True"):
+            if row.get("reset_readout"):
                 parts.append("fresh readout")
         if _is_set(row.get("warmup_epochs", 0)):
             how = [f"lr {row['warmup_lr']:g}"] if _is_set(row.get("warmup_lr")) else []
             how += [f"batch {int(row['warmup_batch_size'])}"] if _is_set(row.get("warmup_batch_size")) else []
             parts.append(f"first {int(row['warmup_epochs'])} epochs at {' and '.join(how)}")
-        return ", ".join(parts) or "default"
+        return ", ".join(parts) or default
 
     cols = [c for c in ("hidden", "architecture", "activation", "weight_decay", "momentum", "lr", "batch_size",
                         "pretrain_target", "pretrain_epochs", "reset_readout", "warmup_epochs", "warmup_lr", "warmup_batch_size")
@@ -99,6 +104,12 @@ def condition_labels(records: pd.DataFrame) -> pd.Series:
     labels = {tuple(map(str, k)): label(dict(zip(cols, k))) for k in keys.itertuples(index=False)}
     return pd.Series([labels[tuple(map(str, v))] for v in records[cols].itertuples(index=False)],
                      index=records.index)
+
+
+def without_net(records: pd.DataFrame, default: str) -> dict:
+    """{condition: its label without the network} for the runs of ``records`` (a figure whose nets are all the
+    same names only what else differs; ``default`` for the baseline)."""
+    return dict(zip(records["condition"], condition_labels(records, net=False, default=default)))
 
 
 EARLY, LATE = S.EARLY, S.LATE
@@ -232,7 +243,7 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
     excluded = _excluded(fractions)
     ok = np.array([(lr, bs) in solved for lr, bs in zip(colour["lr"], colour["batch_size"])])
     rows = []
-    at32 = colour[(colour["batch_size"] == 32) & ok]
+    at32 = colour[(colour["batch_size"] == BASELINE.batch_size) & ok]
     lrs = sorted(at32["lr"].unique())
     two = S.Precondition("at least two learning rates at batch 32 solve the task", len(lrs) >= 2, f"{len(lrs)}")
     lo, hi = (lrs[0], lrs[-1]) if len(lrs) >= 2 else (np.nan, np.nan)
@@ -241,7 +252,7 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
     rows.append(S.verdict("Late colour information is higher at the lowest learning rate than at the highest",
                           f"late colour bits at {arms} (batch 32; equal steps), paired within seed", interval,
                           COLOUR_SESOI, "bits", preconditions=[two], detail=excluded))
-    at05 = colour[(colour["lr"] == 0.05) & ok]
+    at05 = colour[(colour["lr"] == BASELINE.lr) & ok]
     batches = sorted(at05["batch_size"].unique())
     two = S.Precondition("at least two batch sizes at lr 0.05 solve the task", len(batches) >= 2, f"{len(batches)}")
     small, large = (batches[0], batches[-1]) if len(batches) >= 2 else (0, 0)
@@ -267,7 +278,7 @@ def lr_batch_claims(records: pd.DataFrame, ceiling_bits: float, full_batch: int,
                           "rank correlation", direction=-1, preconditions=[three],
                           detail=f"{len(solved)} solved (lr, batch) settings; {excluded}"))
     if matched is not None:
-        m = matched[(matched["lr"] == 0.05) & np.array([(lr, bs) in solved for lr, bs in
+        m = matched[(matched["lr"] == BASELINE.lr) & np.array([(lr, bs) in solved for lr, bs in
                                                          zip(matched["lr"], matched["batch_size"])])]
         if len(batches) >= 2:
             arms = m[m["batch_size"].isin([small, large])]
@@ -520,7 +531,7 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     first_epoch = colour.loc[colour["epoch"] > 0, "epoch"].min()
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     bs_name = lambda b: "full batch" if b >= full_batch else f"batch {b}"  # noqa: E731
-    at32, at05 = colour[colour["batch_size"] == 32], colour[colour["lr"] == 0.05]
+    at32, at05 = colour[colour["batch_size"] == BASELINE.batch_size], colour[colour["lr"] == BASELINE.lr]
     _sweep_trajectories(axes[0, 0], at32, "lr", sorted(at32["lr"].unique()), lambda v: f"lr {v:g}")
     axes[0, 0].set_title(f"(a) colour information, {last}, batch 32")
     _sweep_trajectories(axes[0, 1], at05, "batch_size", sorted(at05["batch_size"].unique()), bs_name)
@@ -530,7 +541,7 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
         ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8)
         symlog_epochs(ax, first_epoch)
         ax.legend(fontsize=7)
-    for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == 32], "lr", "learning rate (batch 32)"),
+    for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == BASELINE.batch_size], "lr", "learning rate (batch 32)"),
                                 (axes[1, 0], colour_stats[colour_stats["lr"] == 0.05], "batch_size", "batch size (lr 0.05)")):
         g = mean_sem(sel, col, "final")
         ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
@@ -548,8 +559,8 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
     ax.errorbar(range(len(conditions)), g["mean"], yerr=g["sem"], fmt="o", capsize=3, color=COLORS["direction"])
     ax.axhline(ceiling_bits, ls="--", color="k", lw=0.8, label="Bayes ceiling")
     ax.axhline(0.9 * ceiling_bits, ls=":", color="k", lw=0.8, label="90% of the ceiling")
-    ax.set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "lr 0.05, batch 32")
-                                           for c in conditions], rotation=60, ha="right", fontsize=7)
+    short = without_net(records, default="lr 0.05, batch 32")
+    ax.set_xticks(range(len(conditions)), [short[c] for c in conditions], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("final direction information (bits)")
     ax.set_title("(e) does every setting solve the task?")
     ax.legend(fontsize=7)
@@ -669,7 +680,8 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
     colour = last_layer_rows(records[records["variable"] == "colour"])
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     arms = list(zip([random, *pretrained], ["#555555", COLORS["colour"], COLORS["configuration"], "#e08214"]))
-    short = {c: c.replace("width 5, ", "").replace(", fresh readout", ",\nfresh readout") for c, _ in arms}
+    names = without_net(records, default="baseline")
+    short = {c: names[c].replace(", fresh readout", ",\nfresh readout") for c, _ in arms}
     ax = axes[0, 0]
     for condition, color in arms:
         seed_band(ax, colour[colour["condition"] == condition], "epoch", "bits", short[condition], color)
@@ -721,8 +733,7 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
     _per_condition_points(axes[1, 2], direction_stats, conditions, [("final", "o", "final")],
                           "final direction information (bits)", "(f) every condition solves the task?")
     axes[1, 2].axhline(ceiling_bits, ls="--", color="k", lw=0.8)
-    axes[1, 2].set_xticks(range(len(conditions)), [c.replace("width 5, ", "").replace("width 5", "baseline")
-                                                   .replace(" epochs at ", " ep. at\n").replace(", ", "\n")
+    axes[1, 2].set_xticks(range(len(conditions)), [names[c].replace(" epochs at ", " ep. at\n").replace(", ", "\n")
                                                    for c in conditions], fontsize=6, rotation=45, ha="right")
     fig.tight_layout()
     return fig

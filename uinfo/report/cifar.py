@@ -56,7 +56,7 @@ def _headline(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numerics(precision: str, channels_last) -> str:
-    return precision + (", channels-last" if channels_last in (True, "True") else "")
+    return precision + (", channels-last" if bool(channels_last) else "")
 
 
 def trajectory_statistics(records: pd.DataFrame, variable: str, fit: str = "heldout") -> pd.DataFrame:
@@ -345,7 +345,7 @@ FITTING = (0.9, TERMINAL)  # the fitting window: checkpoints from the first at 9
 
 def _arm(row) -> str:
     """The arm of a terminal-phase run: its net, training images and augmentation."""
-    return f"{row.model}, {int(row.n_train)} images" + (", augmented" if row.augment in (True, "True") else "")
+    return f"{row.model}, {int(row.n_train)} images" + (", augmented" if row.augment else "")
 
 
 def _trajectories(records: pd.DataFrame, layer: str = "penultimate", fit: str = "heldout"):
@@ -383,7 +383,7 @@ def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penu
         length = float(last.epochs)
         late = one[one["epoch"] >= LATE.start * length]
         rows.append(dict(run=run, seed=last.seed, arm=_arm(last), model=last.model, n_train=int(last.n_train),
-                         augment=last.augment in (True, "True"), variable=variable, layer=layer,
+                         augment=bool(last.augment), variable=variable, layer=layer,
                          fitting=float(window[variable].mean()), late=float(late[variable].mean()),
                          initial=float(one[variable].iloc[0]), final=float(one[variable].iloc[-1]),
                          fit_start=start, fit_end=end, train_accuracy=last.train_accuracy,

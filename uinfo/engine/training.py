@@ -55,6 +55,12 @@ def checkpoint_schedule(total_steps: int, n_checkpoints: int, first_step: int = 
     return [0, *[int(s) for s in steps]]
 
 
+def log_epochs(epochs: int, n: int) -> list[int]:
+    """Epoch 0 and the unique rounded values of n log-spaced epochs from 1 to ``epochs`` (Goldfeld et al.'s
+    schedule: n = 100 up to 9999 gives 84 epochs)."""
+    return [0] + sorted({int(round(e)) for e in np.logspace(0, math.log10(epochs), n)})
+
+
 PRECISIONS = ("float32", "bf16")
 
 
