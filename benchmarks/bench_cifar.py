@@ -13,6 +13,7 @@
 
 Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-width] [--measuring-only]
       python benchmarks/bench_cifar.py --candidates   (issue 20: compile, foreach, batch 256, thread layouts)
+      python benchmarks/bench_cifar.py --probe-batches   (issue 20: the probe's forward batch; features identical?)
 """
 from __future__ import annotations
 
@@ -125,27 +126,37 @@ def candidates(steps: int) -> list[dict]:
     return rows
 
 
-def measuring_cost(model_name: str, epochs: int, dataset: str = "cifar10") -> dict:
-    """The same short `quick` run with the measuring callback and with a no-op callback."""
+def measuring_cost(model_name: str, epochs: int, dataset: str = "cifar10", batches=(1000, cf.PROBE_BATCH)) -> dict:
+    """The same short `quick` run with the measuring callback (the probe's forward batch at each of ``batches``:
+    the old 1000 beside today's) and with a no-op callback; per-checkpoint measuring seconds and the share of
+    training they imply on the `quick` schedule."""
     base = cfp.base_config("quick", dataset, model_name, epochs=epochs, measure_epochs=tuple(range(epochs + 1)))
-    t0 = time.perf_counter()
-    records = cf.run_cifar(base, device="cpu")
-    with_probe = time.perf_counter() - t0
-    real = cf.CIFARProbe.__call__
+    real_call, real_batch = cf.CIFARProbe.__call__, cf.PROBE_BATCH
     cf.CIFARProbe.__call__ = lambda self, *args: None
     try:
         t0 = time.perf_counter()
         cf.run_cifar(base, device="cpu")
         without = time.perf_counter() - t0
     finally:
-        cf.CIFARProbe.__call__ = real
-    per_checkpoint = (with_probe - without) / (epochs + 1)
-    per_epoch = records["total_train_seconds"].iloc[0] / epochs
-    quick = cf.PROFILES["quick"]
-    share = len(quick["measure_epochs"]) * per_checkpoint / (quick["epochs"] * per_epoch)
-    return dict(dataset=dataset, model=model_name, width=base.width, epochs=epochs, checkpoints=epochs + 1,
-                seconds_with=with_probe, seconds_without=without, seconds_per_epoch=per_epoch,
-                seconds_per_checkpoint=per_checkpoint, quick_schedule_share=share)
+        cf.CIFARProbe.__call__ = real_call
+    quick = cfp.PROFILES["quick"]
+    out = dict(dataset=dataset, model=model_name, width=base.width, epochs=epochs, checkpoints=epochs + 1,
+               seconds_without=without)
+    for batch in batches:
+        cf.PROBE_BATCH = batch
+        try:
+            t0 = time.perf_counter()
+            records = cf.run_cifar(base, device="cpu")
+            with_probe = time.perf_counter() - t0
+        finally:
+            cf.PROBE_BATCH = real_batch
+        per_checkpoint = (with_probe - without) / (epochs + 1)
+        per_epoch = records["total_train_seconds"].iloc[0] / epochs
+        out[f"batch {batch}"] = dict(
+            seconds_with=with_probe, seconds_per_epoch=per_epoch, seconds_per_checkpoint=per_checkpoint,
+            measured_share=float(records["total_measure_seconds"].iloc[0] / records["total_train_seconds"].iloc[0]),
+            quick_schedule_share=len(quick["measure_epochs"]) * per_checkpoint / (quick["epochs"] * per_epoch))
+    return out
 
 
 def decoder_cost(dataset: str = "cifar100", model_name: str = "allcnn", repeats: int = 2) -> dict:
@@ -181,15 +192,49 @@ def decoder_cost(dataset: str = "cifar100", model_name: str = "allcnn", repeats:
                 speedup=naive / ours, max_abs_bits_difference=max(abs(a - b) for a, b in zip(bits, bits64)))
 
 
+def probe_batches(batches=(1000, 512, 256, 128), repeats: int = 3) -> list[dict]:
+    """The probe's feature extraction (bf16, eval mode, every probed layer) of the `quick` test images at several
+    forward batch sizes, one thread, best of ``repeats``; whether each gives the same bits as the first."""
+    from uinfo.engine.probe import extract
+
+    torch.set_num_threads(1)
+    rows = []
+    for model_name, dataset in (("resnet18", "cifar10"), ("allcnn", "cifar10")):
+        config = cfp.base_config("quick", dataset, model_name)
+        data = cf.CIFARData(config, torch.device("cpu"))
+        model = cf.build_model(config, torch.device("cpu"))
+        layers, reference = list(model.probe_layers), None
+        for batch in batches:
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                with autocast("cpu", config.precision):
+                    feats = extract(model, layers, data.x_test, batch_size=batch)
+                best = min(best, time.perf_counter() - start)
+            reference = reference or feats
+            rows.append(dict(model=model_name, images=len(data.x_test), batch=batch, seconds=round(best, 3),
+                             images_per_s=round(len(data.x_test) / best), probe_batch=batch == cf.PROBE_BATCH,
+                             identical=all(torch.equal(reference[k], feats[k]) for k in layers)))
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--skip-full-width", action="store_true")
     parser.add_argument("--measuring-only", action="store_true", help="skip the peaks and throughput")
+    parser.add_argument("--probe-batches", action="store_true",
+                        help="only the probe's feature extraction at several forward batch sizes")
     parser.add_argument("--candidates", action="store_true",
                         help="only issue 20's speed-up candidates for the quick nets, side by side")
     args = parser.parse_args()
+    if args.probe_batches:
+        rows = probe_batches()
+        print(json.dumps(dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(),
+                                           torch=torch.__version__), probe_batches=rows), indent=1))
+        return
     if args.candidates:
         rows = candidates(args.steps)
         print(json.dumps(dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(),
@@ -212,11 +257,12 @@ def main() -> None:
     for dataset, model_name in (("cifar10", "allcnn"), ("cifar10", "resnet18"), ("cifar100", "allcnn")):
         c = measuring_cost(model_name, args.epochs, dataset)
         costs.append(c)
-        print(f"measuring, {dataset} {model_name} x{c['width']} quick: {c['seconds_per_epoch']:.1f} s per training "
-              f"epoch, "
-              f"{c['seconds_per_checkpoint']:.1f} s per checkpoint (with {c['seconds_with']:.0f} s, without "
-              f"{c['seconds_without']:.0f} s over {c['epochs']} epochs) -> {c['quick_schedule_share']:.1%} of "
-              "training on the quick schedule", flush=True)
+        for batch in (k for k in c if k.startswith("batch ")):
+            b = c[batch]
+            print(f"measuring, {dataset} {model_name} x{c['width']} quick, probe {batch}: {b['seconds_per_epoch']:.1f} s "
+                  f"per training epoch, {b['seconds_per_checkpoint']:.1f} s per checkpoint (with {b['seconds_with']:.0f} "
+                  f"s, without {c['seconds_without']:.0f} s over {c['epochs']} epochs) -> "
+                  f"{b['quick_schedule_share']:.1%} of training on the quick schedule", flush=True)
     decoders = decoder_cost()
     print(f"decoders, {decoders['dataset']} {decoders['model']} ({decoders['problems']} problems, cross-fitted): "
           f"{decoders['seconds']:.2f} s as fitted vs {decoders['seconds_float64']:.2f} s all in float64 "

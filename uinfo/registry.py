@@ -74,30 +74,20 @@ def _cifar(notebook: str) -> Callable:
     return build
 
 
+def _goldfeld(builder: str, *args) -> Callable:
+    def build(profile, seeds):
+        from .profiles import goldfeld
+
+        return getattr(goldfeld, builder)(profile, *args, seeds=seeds)
+    return build
+
+
 def _szt(*variants: str) -> Callable:
     def build(profile, seeds):
         from .profiles import goldfeld
 
         return list(goldfeld.szt_configs(profile, list(variants), seeds).values())
     return build
-
-
-def _replicas(profile, seeds):
-    from .profiles import goldfeld
-
-    return goldfeld.replica_configs(profile, seeds=seeds)
-
-
-def _neuron(profile, seeds):
-    from .profiles import goldfeld
-
-    return goldfeld.neuron_configs(profile, seeds)
-
-
-def _mnist(profile, seeds):
-    from .profiles import goldfeld
-
-    return goldfeld.mnist_configs(profile, seeds)
 
 
 NOTEBOOKS = {n.name: n for n in (
@@ -113,13 +103,13 @@ NOTEBOOKS = {n.name: n for n in (
     Notebook("cifar_lr_batch", "cifar", _cifar("cifar_lr_batch")),
     Notebook("cifar_initialization", "cifar", _cifar("cifar_initialization")),
     Notebook("cifar_terminal_phase", "cifar", _cifar("cifar_terminal_phase")),
-    Notebook("single_neuron", "single_neuron", _neuron),
+    Notebook("single_neuron", "single_neuron", _goldfeld("neuron_configs")),
     Notebook("szt_tanh", "szt", _szt("tanh")),
     Notebook("szt_variants", "szt", _szt("tanh", "tanh + orthonormal", "linear (beta 0.01)", "relu")),
     Notebook("binning_vs_sp", "szt", _szt("tanh", "tanh, deterministic")),
     Notebook("usable_vs_shannon", "szt", _szt("tanh")),
-    Notebook("szt_replicas", "szt_replicas", _replicas),
-    Notebook("mnist_cnn_clustering", "mnist_cnn", _mnist),
+    Notebook("szt_replicas", "szt_replicas", _goldfeld("replica_configs")),
+    Notebook("mnist_cnn_clustering", "mnist_cnn", _goldfeld("mnist_configs")),
     Notebook("sp_estimator_validation", None, None, module="uinfo.experiments.sp_validation"),
 )}
 
