@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from uinfo import plan, registry, sweep
 from uinfo.__main__ import main
@@ -50,3 +51,13 @@ def test_unit_costs_name_their_machine():
     assert costs["machine"] and set(costs["unit_costs"]) <= set(plan.WORK)
     for table in costs["unit_costs"].values():
         assert table["runs"] >= 1
+
+
+def test_check_without_current_timings_says_why(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no results bundle at .*paper"):
+        plan.bundle_timings("paper", bundle_root=tmp_path)
+    (tmp_path / "quick").mkdir()
+    (tmp_path / "quick" / "index.csv").write_text("experiment,key,code_version,config,archive,bytes,sha256\n"
+                                                 "checkerboard,k,000000000000,{},checkerboard/k.tar.xz,1,x\n")
+    with pytest.raises(ValueError, match="holds no run of the current code versions"):
+        plan.bundle_timings("quick", bundle_root=tmp_path)

@@ -115,6 +115,9 @@ def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> p
     from .report.bundle import current_version
 
     root = Path(bundle_root or REPO_ROOT / "bundle") / profile
+    if not (root / "index.csv").exists():
+        raise FileNotFoundError(f"no results bundle at {root} (its index.csv): the timings come from a profile's "
+                                "shipped runs; this repository ships bundle/quick (--profile quick)")
     index = pd.read_csv(root / "index.csv")
     rows = []
     for r in index.itertuples():
@@ -124,7 +127,11 @@ def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> p
             meta = json.load(tar.extractfile("meta.json"))
         rows.append(dict(experiment=r.experiment, key=r.key, seconds=float(meta["seconds"]),
                          config=registry.config_from_fields(r.experiment, meta["config"])))
-    return pd.DataFrame(rows)
+    if not rows:
+        raise ValueError(f"{root} holds no run of the current code versions, so it has no timings to read: compute "
+                         "the runs (./run_all.sh) and export them (python -m uinfo results export), or check out the "
+                         "commit the bundle was made with")
+    return pd.DataFrame(rows, columns=["experiment", "key", "seconds", "config"])
 
 
 def setting(config) -> str:

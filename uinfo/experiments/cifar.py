@@ -33,7 +33,7 @@ NORMALIZATION = {"cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
                  "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))}
 COARSE_CLASSES = {"cifar10": 2, "cifar100": 20}
 # images per forward pass when the probe reads features: the features are the same bits at any batch size on the
-# CPU (per-image kernels), and 256 ran 1.2-1.5x faster than 1000 on one thread (benchmarks/bench_cifar.py
+# CPU (per-image kernels), and 256 ran 1.1-1.5x faster than 1000 on one thread (benchmarks/bench_cifar.py
 # --probe-batches)
 PROBE_BATCH = 256
 # the seed's hyper-parameters (spec 3.4); ResNet-18's weight decay is not stated: 5e-4, the common CIFAR value
