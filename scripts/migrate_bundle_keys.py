@@ -1,9 +1,16 @@
-"""Migration of a results bundle's keys to new code versions, for runs whose computation did not change. Used
-twice, kept for the record of how the shipped bundle got its keys; not part of any workflow:
+"""Migration of a results bundle's keys to new code versions, for runs whose computation did not change. Kept for
+the record of how the shipped bundle got its keys; not part of any workflow. Used
 - from the package-wide code hash (before uinfo.provenance) to the per-experiment code versions (6954d6b54e4e);
 - when the checkerboard and CIFAR closures stopped including the Shannon estimator (they imported the estimators
   package, whose __init__ imports shannon.py): checkerboard 81b150f8b59c, CIFAR a61d86a5440f, verified against a
-  checkout of 5f19a14 (the closures' sources differ from it only in two import lines).
+  checkout of 5f19a14 (the closures' sources differ from it only in two import lines);
+- after the engine redesign (issue 13: uinfo/engine, goldfeld.py split, the probe's forward batch 256), from
+  checkerboard 8ed74849f297, CIFAR 4ef2f870f5a1 and Goldfeld 30e9c598a500, verified against a checkout of af0486a
+  with ``--sample 1 --also adb48d2cce556b99 9157ebcbe53ee6d7`` (the cheapest run of every experiment, and the
+  cheapest checkerboard runs with pretraining + fresh readout and with a warm-up), beside small configs of every
+  other path (GRU, CIFAR pretraining + train-fitted, CIFAR-100, SZT tanh and linear, panels) run by both trees.
+  The old tree's own registry rebuilds the config (``OLD_RUN``), as module names changed. The probe's batch of 256
+  came after that check: the cheapest CIFAR run, recomputed with it, equals its shipped records bit for bit.
 
     .venv/bin/python scripts/migrate_bundle_keys.py --profile quick --from-version 6954d6b54e4e --store DIR
     git worktree add /tmp/old 8796e04

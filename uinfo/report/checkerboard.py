@@ -680,7 +680,7 @@ def initialization_figure(records, stats, direction_stats, random: str, pretrain
     colour = last_layer_rows(records[records["variable"] == "colour"])
     fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     arms = list(zip([random, *pretrained], ["#555555", COLORS["colour"], COLORS["configuration"], "#e08214"]))
-    names = without_net(records, default="baseline")
+    names = without_net(records, default=random)  # the random-init run is the one that differs in nothing
     short = {c: names[c].replace(", fresh readout", ",\nfresh readout") for c, _ in arms}
     ax = axes[0, 0]
     for condition, color in arms:
