@@ -94,7 +94,7 @@ def _claims(folder, name, code, **changes):
 
 
 def test_the_check_names_the_notebook_and_the_claim_that_changed(tmp_path):
-    from uinfo.report.check import compare
+    from uinfo.check import compare
 
     _claims(tmp_path / "old", "demo", "abc")
     _claims(tmp_path / "new", "demo", "abc", estimate=0.4002)  # equal to 3 significant digits

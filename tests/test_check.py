@@ -6,8 +6,8 @@ import shutil
 
 import pandas as pd
 
-from uinfo import provenance, registry, runner
-from uinfo.report import bundle, check, stats as S, table
+from uinfo import check, provenance, registry, runner
+from uinfo.report import bundle, stats as S, table
 from uinfo.store import Store
 
 NAME = "single_neuron"  # the cheapest family: its smoke runs take a second

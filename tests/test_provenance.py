@@ -104,3 +104,13 @@ def test_the_front_door_exports_the_estimators_lazily():
     out = subprocess.run([sys.executable, "-c", "import sys, uinfo.paths; print('torch' in sys.modules)"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"  # the command line's light modules do not pay for torch
+
+
+def test_the_report_layer_imports_neither_the_notebook_helpers_nor_the_runner():
+    import ast
+
+    for path in (provenance.PACKAGE_DIR / "report").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+                assert not {"notebook", "runner", "uinfo.notebook", "uinfo.runner"} & set(names), (path, names)

@@ -92,7 +92,7 @@ def main(argv=None) -> int:
               + ", ".join(f"{e} {counts[e]} at code version {versions[e]}" for e in sorted(counts.index)) + ")")
         return 0
     if args.command == "check":
-        from .report import check
+        from . import check
 
         return 1 if check.check(args.profile, args.jobs) else 0
     if args.command == "prepare":

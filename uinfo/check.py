@@ -3,7 +3,8 @@ compare each notebook's claims with the committed ones. A commit that changes a 
 outputs, or outputs drawn from runs of another code version, fails here, naming the notebook and the claim.
 
 Statistics are compared to their printed precision (three significant digits, as in CLAIMS.md), outcomes and
-claim texts exactly. Presentation only."""
+claim texts exactly. It executes notebooks, so it sits beside the runner, above the report layer (which imports
+neither)."""
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ import math
 import tempfile
 from pathlib import Path
 
-from .. import registry
-from ..paths import default_figures
-from . import bundle
+from . import registry
+from .paths import default_figures
+from .report import bundle
 
 NUMBERS = ("estimate", "ci_low", "ci_high")
 EXACT = ("claim", "outcome", "seeds", "sesoi", "predicts", "failed_precondition")
@@ -64,7 +65,7 @@ def compare(committed_dir: Path, fresh_dir: Path, code=registry.code_versions, o
 
 def _missing_runs(name: str, profile: str, store_root: Path) -> int:
     """How many of the notebook's stored runs at ``profile`` the store lacks (under the current code version)."""
-    from ..store import Store
+    from .store import Store
 
     entry = registry.notebook(name)
     if entry.experiment is None:
@@ -79,7 +80,7 @@ def check(profile: str = "quick", jobs: int = 2, bundle_root: Path | None = None
     it, and compare the claims with ``figures/`` (the committed ones). A notebook whose runs are missing from the
     bundle, or bundled under an older code version of their experiment, is not executed (it would train): it is
     named, with the command that recomputes it. Returns the number of problems (printed)."""
-    from .. import runner
+    from . import runner
 
     index = bundle.read_index(profile, bundle_root)
     if index is None:
