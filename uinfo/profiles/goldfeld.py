@@ -7,8 +7,8 @@ from __future__ import annotations
 from ..experiments.mnist import MNIST_VARIANTS, MNISTConfig
 from ..experiments.neuron import NeuronConfig
 from ..experiments.szt import ReplicaPanelConfig, SZTConfig
-from . import profile_spec
 from ..tasks.images import load_images
+from . import profile_spec
 
 
 def _seeds(default, seeds):
@@ -20,8 +20,8 @@ NEURON_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
 
 
 def neuron_configs(profile: str, seeds=None, **overrides) -> list[NeuronConfig]:
-    profile_spec(NEURON_PROFILES, profile)
-    return [NeuronConfig(**{**NEURON_PROFILES[profile], **overrides, "seed": s})
+    spec = profile_spec(NEURON_PROFILES, profile)
+    return [NeuronConfig(**{**spec, **overrides, "seed": s})
             for s in _seeds(NEURON_SEEDS[profile], seeds)]
 
 
@@ -49,11 +49,11 @@ SZT_VARIANTS = {
 
 def szt_configs(profile: str, variants=("tanh",), seeds=None, data_dir=None) -> dict[str, SZTConfig]:
     """One config (all seeds side by side) per named variant of ``SZT_VARIANTS``."""
-    profile_spec(SZT_PROFILES, profile)
+    spec = profile_spec(SZT_PROFILES, profile)
     unknown = [v for v in variants if v not in SZT_VARIANTS]
     if unknown:
         raise ValueError(f"unknown SZT variant(s) {unknown}; choose from {list(SZT_VARIANTS)}")
-    base = dict(SZT_PROFILES[profile])
+    base = dict(spec)
     if seeds is not None:
         base["seeds"] = tuple(seeds)
     sha = load_images("szt", data_dir=data_dir, verbose=False).source["sha256"]
@@ -72,8 +72,8 @@ REPLICA_PROFILES = {
 def replica_configs(profile: str, variants=("tanh", "linear (beta 0.01)"), seeds=None,
                     data_dir=None) -> list[ReplicaPanelConfig]:
     """The replica-convergence panel of each named SZT variant (its first seed), at the profile's checkpoints."""
-    profile_spec(REPLICA_PROFILES, profile)
-    return [ReplicaPanelConfig(szt=c, **REPLICA_PROFILES[profile])
+    spec = profile_spec(REPLICA_PROFILES, profile)
+    return [ReplicaPanelConfig(szt=c, **spec)
             for c in szt_configs(profile, variants, seeds, data_dir).values()]
 
 
@@ -86,9 +86,9 @@ MNIST_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
 
 
 def mnist_configs(profile: str, seeds=None, data_dir=None) -> list[MNISTConfig]:
-    profile_spec(MNIST_PROFILES, profile)
+    spec = profile_spec(MNIST_PROFILES, profile)
     # every profile reads all 60000 training images (the validation images are the last n_val): a smaller file
     # stops here, before any compute
     sha = load_images("mnist", n_train=60000, data_dir=data_dir, verbose=False).source["sha256"]
-    return [MNISTConfig(variant=v, seed=s, data_sha256=sha, **MNIST_PROFILES[profile])
+    return [MNISTConfig(variant=v, seed=s, data_sha256=sha, **spec)
             for v in MNIST_VARIANTS for s in _seeds(MNIST_SEEDS[profile], seeds)]

@@ -542,7 +542,7 @@ def lr_batch_figure(records, colour_stats, direction_stats, ceiling_bits: float,
         symlog_epochs(ax, first_epoch)
         ax.legend(fontsize=7)
     for ax, sel, col, label in ((axes[0, 2], colour_stats[colour_stats["batch_size"] == BASELINE.batch_size], "lr", "learning rate (batch 32)"),
-                                (axes[1, 0], colour_stats[colour_stats["lr"] == 0.05], "batch_size", "batch size (lr 0.05)")):
+                                (axes[1, 0], colour_stats[colour_stats["lr"] == BASELINE.lr], "batch_size", "batch size (lr 0.05)")):
         g = mean_sem(sel, col, "final")
         ax.errorbar(g.index, g["mean"], yerr=g["sem"], fmt="o-", capsize=3, color=COLORS["colour"],
                     label="mean ± s.e.m.")

@@ -56,7 +56,7 @@ def _headline(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numerics(precision: str, channels_last) -> str:
-    return precision + (", channels-last" if bool(channels_last) else "")
+    return precision + (", channels-last" if channels_last else "")
 
 
 def trajectory_statistics(records: pd.DataFrame, variable: str, fit: str = "heldout") -> pd.DataFrame:
