@@ -36,10 +36,15 @@ def test_unknown_profile_is_an_error():
         cfp.coarse_configs("fast", "cifar10", "allcnn")
 
 
-def test_configs_carry_the_data_files_hash():
+def test_configs_carry_the_data_files_hash(monkeypatch):
+    monkeypatch.setenv("UINFO_ALLOW_SUBSET", "1")  # the paper profile's configs on this machine's 20000-image file
     configs = cfp.coarse_configs("smoke", "cifar10", "resnet18")
     assert len(configs[0].data_sha256) == 64
-    assert cfp.lr_batch_configs("smoke")[0] == cfp.coarse_configs("smoke", "cifar10", "allcnn")[0]  # shared baseline
+    # the contrasts' baseline is the terminal-phase headline run where the profile runs them in that regime
+    assert cfp.lr_batch_configs("smoke")[0] == cfp.terminal_configs("smoke")[0]
+    assert cfp.lr_batch_configs("quick")[0] == cfp.terminal_configs("quick")[3]  # All-CNN, seed 0
+    assert cfp.initialization_configs("quick")[0] == cfp.lr_batch_configs("quick")[0]
+    assert cfp.lr_batch_configs("paper")[0].epochs == cfp.coarse_configs("paper", "cifar10", "allcnn")[0].epochs
 
 
 def test_a_run_records_every_layer_variable_and_epoch():
@@ -116,7 +121,7 @@ def test_augmentation_keeps_shapes_and_moves_pixels():
 def test_run_all_prefetches_every_family_once_longest_first(tmp_path, monkeypatch):
     from uinfo import registry, runner
 
-    names = ["cifar10_allcnn_coarse", "cifar_initialization"]  # share the from-scratch run
+    names = ["cifar_lr_batch", "cifar_initialization"]  # share the from-scratch run
     unique = {Store(tmp_path).path(cf.EXPERIMENT, c) for n in names for c in cfp.notebook_configs(n, "smoke")}
     neurons = registry.notebook("single_neuron").configs("smoke")
     seen = {}
@@ -125,7 +130,7 @@ def test_run_all_prefetches_every_family_once_longest_first(tmp_path, monkeypatc
         e, configs, *a, **k))
     # sp_estimator_validation stores nothing: nothing to prefetch for it
     computed = runner.prefetch(names + ["single_neuron", "sp_estimator_validation"], "smoke", tmp_path, workers=1)
-    assert computed == len(unique) + len(neurons) == 3 + len(neurons)
+    assert computed == len(unique) + len(neurons) == 4 + len(neurons)
     assert set(seen) == {"cifar", "single_neuron"}
     costs = [cfp.relative_cost(c) for c in seen["cifar"]]
     assert costs == sorted(costs, reverse=True)

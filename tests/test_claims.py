@@ -17,11 +17,12 @@ def _cifar(fine, coarse, train_accuracy, seeds=3, lr=0.05, batch=128, pretrain=0
         wobble = 0.01 * (seed - 1)
         for e in epochs:
             for var, f in (("fine", fine), ("coarse", coarse)):
+                acc = train_accuracy(e) if callable(train_accuracy) else train_accuracy
                 rows.append(dict(run=f"{lr}-{batch}-{pretrain}-{seed}", seed=seed, model="allcnn", layer="block3",
-                                 fit="heldout", phase="train", epoch=e, epochs=16, variable=var, bits=f(e) + wobble,
-                                 lr=lr, batch_size=batch, pretrain_epochs=pretrain, precision="bf16",
-                                 channels_last=True, test_accuracy=0.8, train_accuracy=train_accuracy,
-                                 test_loss=0.5, train_loss=0.4 - 0.02 * seed))
+                                 fit="heldout", phase="train", epoch=e, epochs=max(epochs), variable=var,
+                                 bits=f(e) + wobble, lr=lr, batch_size=batch, pretrain_epochs=pretrain,
+                                 precision="bf16", channels_last=True, n_train=10000, augment=False,
+                                 test_accuracy=0.8, train_accuracy=acc, test_loss=0.5, train_loss=0.4 - 0.02 * seed))
     return pd.DataFrame(rows)
 
 
@@ -54,9 +55,31 @@ def test_cifar_contrasts_pair_within_seed_and_need_every_arm_fitted():
     assert lr_row["estimate"] == pytest.approx(0.3)
     assert batch_row["outcome"] == "untestable" and "confounded by steps" in batch_row["detail"]
     pre = _cifar(lambda e: 1.5, lambda e: 0.3, 0.8, pretrain=6)
-    keeps, accuracy, gap = cfig.initialization_claims(pd.concat([_cifar(lambda e: 1.0, lambda e: 0.3, 0.8), pre]))
+    keeps, matched, accuracy, loss, gap = cfig.initialization_claims(
+        pd.concat([_cifar(lambda e: 1.0, lambda e: 0.3, 0.8), pre]))
     assert keeps["outcome"] == "reproduced" and keeps["estimate"] == pytest.approx(0.5)
-    assert accuracy["outcome"] == gap["outcome"] == "untestable"
+    assert matched["outcome"] == accuracy["outcome"] == loss["outcome"] == gap["outcome"] == "untestable"
+    assert "reaches 0.99 training accuracy" in matched["failed_precondition"]
+
+
+def test_cifar_contrasts_at_matched_training_accuracy_read_each_run_where_it_fits():
+    """The matched-accuracy rows read each run over its own fitting window (training accuracy 0.9 -> 0.99), so a
+    slower arm is read later, at the same stage: here the lower lr fits at epochs 8-10 and the baseline at 4-7, and
+    the late windows differ while the fitting windows agree. An arm that never reaches 99% is untestable."""
+    epochs = (0, 1, 2, 4, 7, 8, 10, 12, 16, 20, 30, 40)
+    base = _cifar(lambda e: 1.0 if 4 <= e <= 7 else 0.8, lambda e: 0.3, lambda e: min(1.0, 0.6 + 0.08 * e),
+                  epochs=epochs)
+    low = _cifar(lambda e: 1.0 if 8 <= e <= 12 else 1.2, lambda e: 0.3, lambda e: min(1.0, 0.5 + 0.05 * e),
+                 lr=0.01, epochs=epochs)
+    big = _cifar(lambda e: 1.0, lambda e: 0.3, lambda e: min(0.95, 0.5 + 0.05 * e), batch=256, epochs=epochs)
+    rows = cfig.lr_batch_claims(pd.concat([base, low, big]), 0.05, 128)
+    late, matched = [r for r in rows if "learning rate" in r["claim"]]
+    assert late["estimate"] == pytest.approx(0.4) and late["outcome"] == "reproduced"
+    assert "matched training accuracy" in matched["claim"] and matched["estimate"] == pytest.approx(0.0)
+    assert matched["outcome"] == "contradicted" and "epoch 10 vs 7" in matched["detail"]
+    batch_late, batch_matched = [r for r in rows if "batch" in r["claim"]]
+    assert batch_matched["outcome"] == batch_late["outcome"] == "untestable"
+    assert "(measured: 0.950)" in batch_matched["failed_precondition"]
 
 
 def _szt(curve, seeds=3, layers=(1, 2, 3, 4, 5), column="mi", **extra):
@@ -111,7 +134,8 @@ def _terminal(fine, accuracy, model="resnet18", n_train=10000, augment=False, se
                 for var, bits in (("fine", fine(e) + 0.01 * seed), ("coarse", 0.3)):
                     rows.append(dict(run=f"{model}-{n_train}-{augment}-{seed}", seed=seed, model=model, layer=lay,
                                      fit="heldout", phase="train", epoch=e, epochs=40, variable=var, bits=bits,
-                                     n_train=n_train, augment=augment, train_accuracy=accuracy(e),
+                                     n_train=n_train, augment=augment, lr=0.1, batch_size=128,
+                                     pretrain_epochs=0, train_accuracy=accuracy(e),
                                      test_accuracy=0.7, train_loss=0.1, test_loss=0.9))
     return pd.DataFrame(rows)
 
@@ -229,3 +253,4 @@ def test_mnist_clustering_is_late_window_minus_initial_per_variant():
     assert deterministic["claim"].startswith("Deterministic networks cluster")
     assert deterministic["outcome"] == "reproduced" and deterministic["estimate"] == pytest.approx(0.3)
     assert noisy["outcome"] == "contradicted" and noisy["estimate"] == pytest.approx(0.0)
+

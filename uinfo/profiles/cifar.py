@@ -26,18 +26,19 @@ def relative_cost(config: CIFARConfig) -> float:
 PROFILES = {
     "smoke": dict(seeds=(0,), n_train=256, n_test=200, n_train_eval=100, epochs=2, measure_epochs=(0, 1, 2),
                   widths={"resnet18": 0.0625, "allcnn": 0.125}, precision="float32", pretrain_epochs=1,
-                  lrs=(0.01,), batch_sizes=(64,), cifar100_models=("allcnn",), decoder_l2=0.01, twin_epochs=1),
+                  lrs=(0.01,), batch_sizes=(64,), cifar100_models=("allcnn",), decoder_l2=0.01, twin_epochs=1,
+                  contrast_regime="terminal"),
     # 2 worker processes of one thread on a 2-core CPU: ~17 s per All-CNN epoch, ~45 s per ResNet-18 epoch; a fixed
     # decoder penalty (the "auto" search costs 2.5x the fit) keeps measuring under 15% of training
     "quick": dict(seeds=(0, 1, 2), n_train=20000, n_test=None, n_train_eval=1000, epochs=16,
                   measure_epochs=(0, 1, 2, 4, 7, 11, 16), widths={"resnet18": 0.25, "allcnn": 0.25},
-                  precision="bf16", pretrain_epochs=6, lrs=(0.01,), batch_sizes=(512,),
-                  cifar100_models=("allcnn",), decoder_l2=0.01, twin_epochs=4),
+                  precision="bf16", pretrain_epochs=12, lrs=(0.01, 0.1), batch_sizes=(256,),
+                  cifar100_models=("allcnn",), decoder_l2=0.01, twin_epochs=4, contrast_regime="terminal"),
     # the seed's settings on the full sets (for a GPU); lrs / batch sizes around All-CNN's 0.05 / 128 (spec 4)
     "paper": dict(seeds=(0, 1, 2), n_train="full", n_test=None, n_train_eval=10000, epochs=160, measure_epochs=(),
                   widths={"resnet18": 1.0, "allcnn": 1.0}, precision="bf16", pretrain_epochs=40,
                   lrs=(0.005, 0.01, 0.1), batch_sizes=(32, 512, 1024), cifar100_models=("allcnn", "resnet18"),
-                  decoder_l2="auto", twin_epochs=20),
+                  decoder_l2="auto", twin_epochs=20, contrast_regime="coarse"),
 }
 
 
@@ -71,12 +72,22 @@ def coarse_configs(profile: str, dataset: str, model: str, seeds=None, **changes
     return [base.replace(seed=s) for s in seeds]
 
 
+def _contrast_base(profile: str, dataset: str, model: str) -> CIFARConfig:
+    """The baseline run of the lr / batch and initialization contrasts: the profile's coarse run, or, where the
+    profile's ``contrast_regime`` is "terminal", the terminal-phase headline run (the contrasts' claims are about
+    the phase after the fit, which quick's 16 epochs on 20000 augmented images never reach)."""
+    spec, _ = _profile(profile, None)
+    if spec["contrast_regime"] == "terminal":
+        return terminal_base(profile, model, dataset)
+    return base_config(profile, dataset, model)
+
+
 def lr_batch_configs(profile: str, model: str = "allcnn", dataset: str = "cifar10",
                      seeds=None) -> list[CIFARConfig]:
     """The baseline (the seed's lr and batch 128) and, one change at a time, each of the profile's other initial
     learning rates (batch 128) and batch sizes (baseline lr), every seed."""
     spec, seeds = _profile(profile, seeds)
-    base = base_config(profile, dataset, model)
+    base = _contrast_base(profile, dataset, model)
     settings = [dict()] + [dict(lr=lr) for lr in spec["lrs"]] + [dict(batch_size=b) for b in spec["batch_sizes"]]
     return [base.replace(seed=s, **change) for change in settings for s in seeds]
 
@@ -86,7 +97,7 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
     """From scratch on the coarse labels (the baseline) and the same net first trained ``pretrain_epochs`` on the
     fine labels, then given a fresh coarse readout and trained exactly like the baseline."""
     spec, seeds = _profile(profile, seeds)
-    base = base_config(profile, dataset, model)
+    base = _contrast_base(profile, dataset, model)
     return [base.replace(seed=s) for s in seeds] + [base.replace(seed=s, pretrain_epochs=spec["pretrain_epochs"])
                                                     for s in seeds]
 
@@ -111,17 +122,24 @@ TERMINAL_PROFILES = {
 }
 
 
+def terminal_base(profile: str, model: str, dataset: str = "cifar10", **more) -> CIFARConfig:
+    """The terminal-phase headline run of ``model`` (seed 0): un-augmented, trained past the fit, densely measured,
+    with the train-fitted diagnostic; ``more`` changes it (an arm)."""
+    spec = profile_spec(TERMINAL_PROFILES, profile)
+    changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True)
+    config = base_config(profile, dataset, model, **changes)
+    sizes = dict(n_train=spec["n_train"] or config.n_train, n_test=spec["n_test"] or config.n_test)
+    return config.replace(**{**sizes, **more})
+
+
 def terminal_configs(profile: str, seeds=None) -> list[CIFARConfig]:
     """Per seed: the headline runs (each of the profile's nets, un-augmented, with the train-fitted diagnostic),
     then the augmented arm (if the profile has one), then the training-set sizes of the sensitivity panel."""
     spec = profile_spec(TERMINAL_PROFILES, profile)
     seeds = spec["seeds"] if seeds is None else tuple(seeds)
-    changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True)
 
     def base(model, **more):
-        config = base_config(profile, "cifar10", model, **changes)
-        sizes = dict(n_train=spec["n_train"] or config.n_train, n_test=spec["n_test"] or config.n_test)
-        return config.replace(**{**sizes, **more})
+        return terminal_base(profile, model, **more)
     headline = [base(model).replace(seed=s) for model in spec["models"] for s in seeds]
     augmented = [base(spec["augmented"], augment=True, train_fitted=False).replace(seed=s)
                  for s in seeds] if spec["augmented"] else []

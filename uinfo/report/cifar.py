@@ -16,8 +16,9 @@ BITS_SESOI = 0.05      # bits: as on the checkerboard, a smaller change of infor
 ACCURACY_SESOI = 0.01  # a test-accuracy difference under one point is not called "generalizes worse"
 GAP_SESOI = 0.02       # nats, for a difference in test minus train loss
 TERMINAL = 0.99        # training accuracy that marks the phase after the fit, which K6 and the lr/batch claims are about
-TERMINAL_WHERE = ("the `paper` profile (160 epochs); for K6 also `cifar_terminal_phase`, a CPU regime that fits its "
-                  "training set (the lr / batch and pretraining contrasts there: not built yet)")
+TERMINAL_WHERE = ("the `paper` profile (160 epochs); at `quick`, the terminal regime (10000 un-augmented images, 40 "
+                  "epochs): `cifar_terminal_phase` for K6, `cifar_lr_batch` and `cifar_initialization` for their "
+                  "contrasts")
 
 
 def _terminal(stats: pd.DataFrame, what: str = "the network") -> S.Precondition:
@@ -165,7 +166,8 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
 
 def comparison_figure(records: pd.DataFrame, h: dict, title: str):
     """Conditions side by side (lr / batch, or scratch / fine-pretrained): (a) fine and (b) coarse information in
-    the penultimate layer, (c) test accuracy, (d) final fine information per seed."""
+    the penultimate layer (dashed: where each setting first reaches 99% training accuracy), (c) test and training
+    accuracy (dotted: 99%), (d) final fine information per seed."""
     use_style()
     records = records.assign(condition=condition(records))
     order = list(dict.fromkeys(records["condition"]))
@@ -175,14 +177,22 @@ def comparison_figure(records: pd.DataFrame, h: dict, title: str):
     for ax, var, letter in ((axes[0], "fine", "a"), (axes[1], "coarse", "b")):
         for name in order:
             _band(ax, pen[(pen["condition"] == name) & (pen["variable"] == var)], "bits", colours[name], name)
-        _references(ax, h, (var, "coarse") if var == "fine" else (var,))
+        _references(ax, h, ("coarse",))  # H(fine) lies far above every curve at these widths: left out, for scale
         ax.set(ylabel="usable information (bits)", title=f"({letter}) {var} information, penultimate layer")
-    axes[0].legend(fontsize=7)
+    # where each setting first reaches 99% training accuracy (median over seeds): the matched-accuracy point
+    matched = terminal_statistics(records, "fine").assign(condition=lambda t: condition(t))
+    for name in order:
+        arm = matched[(matched["condition"] == name) & (matched["reached"] >= TERMINAL)]
+        if len(arm):
+            axes[0].axvline(arm["fit_end"].median(), color=colours[name], ls="--", lw=0.8)
+    axes[0].legend(fontsize=7, title="dashed: first at 99% training accuracy", title_fontsize=7, loc="lower right")
     ax = axes[2]
     one = pen[pen["variable"] == "coarse"]
     for name in order:
         _band(ax, one[one["condition"] == name], "test_accuracy", colours[name], name)
-    ax.set(ylabel="test accuracy (current target)", title="(c) test accuracy")
+        _band(ax, one[one["condition"] == name], "train_accuracy", colours[name], None, ls="--")
+    ax.axhline(TERMINAL, color="k", ls=":", lw=0.8)
+    ax.set(ylabel="accuracy (current target)", title="(c) test (solid) and training (dashed) accuracy")
     for ax in axes[:3]:
         _epoch_axis(ax, records)
     ax = axes[3]
@@ -275,14 +285,35 @@ def precision_claims(records: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def _reaches(stats: pd.DataFrame, what: str = "every arm") -> S.Precondition:
+    """A matched-accuracy contrast reads each run in its fitting window, so every run must reach 99% training
+    accuracy at some checkpoint."""
+    reached = float(stats["reached"].min()) if len(stats) else float("nan")
+    return S.precondition_at_least(f"{what} reaches {TERMINAL} training accuracy (the matched point)", reached,
+                                   TERMINAL, "{:.3f}", TERMINAL_WHERE)
+
+
+def _matched(matched: pd.DataFrame, more, less, claim: str, contrast: str) -> dict:
+    """``claim`` at matched training accuracy: fine information over each run's fitting window (training accuracy
+    0.9 -> 0.99, ending where the run first reaches 99%), ``more`` minus ``less`` (row masks of ``matched``, a
+    ``terminal_statistics`` table), paired within seed."""
+    a, b = matched[more], matched[less]
+    return S.verdict(f"{claim}, at matched training accuracy", f"fine information over the fitting window (training "
+                     f"accuracy 0.9 -> 0.99), {contrast} (bits), paired within seed",
+                     S.paired_interval(S.by_seed(a, "fitting"), S.by_seed(b, "fitting")), BITS_SESOI, "bits",
+                     preconditions=[_reaches(matched[more | less])],
+                     detail=f"{a['fitting'].mean():.3f} vs {b['fitting'].mean():.3f} bits; first at 99% training "
+                            f"accuracy at epoch {a['fit_end'].median():g} vs {b['fit_end'].median():g} (median)")
+
+
 def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> list[dict]:
     """Each other learning rate (at the base batch) and each other batch size (at the base lr) against the baseline,
-    paired within seed: the side expected to keep more late fine information (the lower lr, the larger batch)
-    minus the other side, SESOI 0.05 bits. The claim is about minimal representations after the fit, so it is
-    testable only where both arms fit their training set. A larger batch at equal epochs takes fewer steps: that
-    contrast is confounded by steps, and the row says so."""
+    paired within seed: the side expected to keep more fine information (the lower lr, the larger batch) minus the
+    other side, SESOI 0.05 bits, twice: in the late window (testable only where both arms fit their training set)
+    and at matched training accuracy (each run's fitting window, testable where both reach 99%). A larger batch at
+    equal epochs takes fewer steps: that contrast is confounded by steps, and the row says so."""
     stats = trajectory_statistics(records, "fine")
-    base = (stats["lr"] == base_lr) & (stats["batch_size"] == base_batch)
+    matched = terminal_statistics(_headline(records), "fine")
     # (column swept, column held, base value, held value, claim, label, +1 when a larger value keeps more)
     axes = (("lr", "batch_size", base_lr, base_batch, "a higher learning rate ends with less fine information",
              "lr {:g}", -1),
@@ -293,39 +324,54 @@ def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> l
         others = stats.loc[(stats[held] == fixed) & (stats[column] != at), column]
         keeps_more = lambda v: sign * (v - at) > 0  # noqa: E731 - the setting is expected to keep more than the base
         for value in sorted(others.unique(), key=lambda v: (not keeps_more(v), v)):
-            setting = (stats[column] == value) & (stats[held] == fixed)
-            more, less = (setting, base) if keeps_more(value) else (base, setting)
             more_value, less_value = (value, at) if keeps_more(value) else (at, value)
+
+            def arm(frame, v):
+                return (frame[column] == v) & (frame[held] == fixed)
+            more, less = arm(stats, more_value), arm(stats, less_value)
             steps = (f"confounded by steps: same epochs, so {value // at}x fewer steps; "
                      if column == "batch_size" and value > at else "")
-            rows.append(S.verdict(statement, f"late-window fine information, {label.format(more_value)} minus "
-                                  f"{label.format(less_value)} (bits), paired within seed",
+            contrast = f"{label.format(more_value)} minus {label.format(less_value)}"
+            rows.append(S.verdict(statement, f"late-window fine information, {contrast} (bits), paired within seed",
                                   S.paired_interval(S.by_seed(stats[more], "late"), S.by_seed(stats[less], "late")),
                                   BITS_SESOI, "bits", preconditions=[_terminal(stats[more | less], "every arm")],
                                   detail=f"{steps}test accuracy {stats.loc[more, 'test_accuracy'].mean():.3f} vs "
                                          f"{stats.loc[less, 'test_accuracy'].mean():.3f}; training accuracy "
                                          f"{stats.loc[more, 'train_accuracy'].mean():.3f} vs "
                                          f"{stats.loc[less, 'train_accuracy'].mean():.3f}"))
+            rows.append(_matched(matched, arm(matched, more_value), arm(matched, less_value),
+                                 statement.replace("ends with", "has"), contrast))
     return rows
 
 
 def initialization_claims(records: pd.DataFrame) -> list[dict]:
-    """The fine-pretrained network keeps more late fine information (paired within seed, SESOI 0.05 bits) and
-    generalizes worse than the one trained on the coarse labels from scratch: lower test accuracy (SESOI one
-    point) and a larger test minus train loss (SESOI 0.02 nats). "Generalizes worse" is about networks that fit
-    their training set, so it is testable only there."""
+    """The fine-pretrained network keeps more fine information than the one trained on the coarse labels from
+    scratch, paired within seed, SESOI 0.05 bits: in the late window, and at matched training accuracy (each run's
+    fitting window, testable where both reach 99%); and it generalizes worse: lower test accuracy (SESOI one
+    point), a higher test loss and a larger test minus train loss (SESOI 0.02 nats). "Generalizes worse" is about
+    networks that fit their training set, so it is testable only there."""
     stats = trajectory_statistics(records, "fine")
     pre, scratch = stats[stats["pretrain_epochs"] > 0], stats[stats["pretrain_epochs"] == 0]
     terminal = _terminal(stats, "every arm")
     rows = [S.verdict("a network first trained on the fine labels keeps more fine information",
                       "late-window fine information, fine-pretrained minus scratch (bits), paired within seed",
                       S.paired_interval(S.by_seed(pre, "late"), S.by_seed(scratch, "late")), BITS_SESOI, "bits",
-                      detail=f"{pre['late'].mean():.3f} vs {scratch['late'].mean():.3f} bits")]
+                      detail=f"{pre['late'].mean():.3f} vs {scratch['late'].mean():.3f} bits; final training "
+                             f"accuracy {pre['train_accuracy'].mean():.3f} vs {scratch['train_accuracy'].mean():.3f}")]
+    matched = terminal_statistics(records, "fine")
+    rows.append(_matched(matched, matched["pretrain_epochs"] > 0, matched["pretrain_epochs"] == 0,
+                         "a network first trained on the fine labels keeps more fine information",
+                         "fine-pretrained minus scratch"))
     rows.append(S.verdict("... and generalizes worse", "coarse test accuracy, scratch minus fine-pretrained, paired "
                           "within seed", S.paired_interval(S.by_seed(scratch, "test_accuracy"),
                                                            S.by_seed(pre, "test_accuracy")),
                           ACCURACY_SESOI, "accuracy", preconditions=[terminal],
                           detail=f"{scratch['test_accuracy'].mean():.3f} vs {pre['test_accuracy'].mean():.3f}"))
+    rows.append(S.verdict("... and generalizes worse (test loss)", "coarse test loss, fine-pretrained minus scratch "
+                          "(nats), paired within seed", S.paired_interval(S.by_seed(pre, "test_loss"),
+                                                                          S.by_seed(scratch, "test_loss")),
+                          GAP_SESOI, "nats", preconditions=[terminal],
+                          detail=f"{pre['test_loss'].mean():.3f} vs {scratch['test_loss'].mean():.3f} nats"))
     gap = stats.assign(gap=stats["test_loss"] - stats["train_loss"])
     g_pre, g_scr = gap[gap["pretrain_epochs"] > 0], gap[gap["pretrain_epochs"] == 0]
     rows.append(S.verdict("... and generalizes worse (loss gap)", "test minus train coarse loss, fine-pretrained minus "
@@ -383,11 +429,13 @@ def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penu
         length = float(last.epochs)
         late = one[one["epoch"] >= LATE.start * length]
         rows.append(dict(run=run, seed=last.seed, arm=_arm(last), model=last.model, n_train=int(last.n_train),
-                         augment=bool(last.augment), variable=variable, layer=layer,
+                         augment=bool(last.augment), lr=last.lr, batch_size=last.batch_size,
+                         pretrain_epochs=last.pretrain_epochs, variable=variable, layer=layer,
                          fitting=float(window[variable].mean()), late=float(late[variable].mean()),
                          initial=float(one[variable].iloc[0]), final=float(one[variable].iloc[-1]),
-                         fit_start=start, fit_end=end, train_accuracy=last.train_accuracy,
-                         test_accuracy=last.test_accuracy, train_loss=last.train_loss, test_loss=last.test_loss))
+                         fit_start=start, fit_end=end, reached=float(np.nanmax(acc)),
+                         train_accuracy=last.train_accuracy, test_accuracy=last.test_accuracy,
+                         train_loss=last.train_loss, test_loss=last.test_loss))
     return pd.DataFrame(rows)
 
 
