@@ -57,11 +57,11 @@ def _old_key(experiment: str, config, version: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def migrate(profile: str, from_version: str, store_root: Path) -> int:
+def migrate(profile: str, from_version: str, store_root: Path, experiments: tuple = ()) -> int:
     index = bundle.read_index(profile)
     n = 0
     for row in index.itertuples(index=False):
-        if row.code_version != from_version:
+        if row.code_version != from_version or (experiments and row.experiment not in experiments):
             continue
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
@@ -161,6 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--from-version")
     ap.add_argument("--store", type=Path, help="step 1: write the migrated entries into this (empty) store")
+    ap.add_argument("--experiment", nargs="*", default=(), help="with --store: only these experiments' entries "
+                    "(an experiment sharing the old version whose computation did change is left to recompute)")
     ap.add_argument("--verify", type=Path, help="step 2: recompute a sample of this store's entries and compare")
     ap.add_argument("--sample", type=int, default=1)
     ap.add_argument("--old-tree", type=Path, help="with --verify: a checkout of the commit that computed the bundle")
@@ -168,7 +170,8 @@ def main(argv=None) -> int:
                     help="with --verify: these entries too, by new or old key (runs that take paths the cheapest do not)")
     args = ap.parse_args(argv)
     if args.store:
-        print(f"{migrate(args.profile, args.from_version, args.store)} entries migrated into {args.store}")
+        print(f"{migrate(args.profile, args.from_version, args.store, tuple(args.experiment))} entries migrated into "
+              f"{args.store}")
     if args.verify:
         return 1 if verify(args.verify, args.sample, args.old_tree, tuple(args.also)) else 0
     return 0

@@ -221,3 +221,22 @@ def test_linear_reference_check_counts_agreement():
     check = linear_reference_check(records).set_index(["layer", "quantity"])
     assert check.loc[(1, "I(X;T)"), "within"] == 1 and check.loc[(1, "I(X;T)"), "largest_difference"] == pytest.approx(0.1)
     assert check.loc[(2, "I(X;T)"), "within"] == 0 and check.loc[(2, "I(T;Y)"), "within"] == 1
+
+
+def test_linear_reference_summary_weighs_the_points_outside_against_chance():
+    """At 2 s.e. about 1 point in 22 lies outside by chance: 95 of 100 within is what an unbiased estimate gives,
+    80 of 100 is not."""
+    from uinfo.report.bounds import linear_reference_check, within_summary
+
+    rng = np.random.default_rng(1)
+
+    def records(bias):
+        z = rng.normal(size=100) + bias
+        return pd.DataFrame(dict(layer=1, mi=1.0 + 0.01 * z, se=0.01, mi_exact=1.0, se_exact=0.0, mi_y=0.5,
+                                 se_y=0.01, mi_y_exact=0.5, se_y_exact=0.0))
+    fair = linear_reference_check(records(0.0))
+    assert fair.expected.iloc[0] == pytest.approx(95.45, abs=0.01)
+    p_fair = float(within_summary(fair.iloc[:1]).rsplit("= ", 1)[1].rstrip(")"))
+    biased = linear_reference_check(records(1.5)).iloc[:1]
+    p_biased = float(within_summary(biased).rsplit("= ", 1)[1].rstrip(")"))
+    assert p_fair > 0.05 and p_biased < 1e-6
