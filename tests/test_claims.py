@@ -253,4 +253,3 @@ def test_mnist_clustering_is_late_window_minus_initial_per_variant():
     assert deterministic["claim"].startswith("Deterministic networks cluster")
     assert deterministic["outcome"] == "reproduced" and deterministic["estimate"] == pytest.approx(0.3)
     assert noisy["outcome"] == "contradicted" and noisy["estimate"] == pytest.approx(0.0)
-

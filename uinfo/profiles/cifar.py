@@ -72,11 +72,11 @@ def coarse_configs(profile: str, dataset: str, model: str, seeds=None, **changes
     return [base.replace(seed=s) for s in seeds]
 
 
-def _contrast_base(profile: str, dataset: str, model: str) -> CIFARConfig:
+def _contrast_base(profile: str, spec: dict, dataset: str, model: str) -> CIFARConfig:
     """The baseline run of the lr / batch and initialization contrasts: the profile's coarse run, or, where the
-    profile's ``contrast_regime`` is "terminal", the terminal-phase headline run (the contrasts' claims are about
-    the phase after the fit, which quick's 16 epochs on 20000 augmented images never reach)."""
-    spec, _ = _profile(profile, None)
+    profile's ``contrast_regime`` (in ``spec``, its entry of ``PROFILES``) is "terminal", the terminal-phase headline
+    run (the contrasts' claims are about the phase after the fit, which quick's 16 epochs on 20000 augmented images
+    never reach)."""
     if spec["contrast_regime"] == "terminal":
         return terminal_base(profile, model, dataset)
     return base_config(profile, dataset, model)
@@ -87,7 +87,7 @@ def lr_batch_configs(profile: str, model: str = "allcnn", dataset: str = "cifar1
     """The baseline (the seed's lr and batch 128) and, one change at a time, each of the profile's other initial
     learning rates (batch 128) and batch sizes (baseline lr), every seed."""
     spec, seeds = _profile(profile, seeds)
-    base = _contrast_base(profile, dataset, model)
+    base = _contrast_base(profile, spec, dataset, model)
     settings = [dict()] + [dict(lr=lr) for lr in spec["lrs"]] + [dict(batch_size=b) for b in spec["batch_sizes"]]
     return [base.replace(seed=s, **change) for change in settings for s in seeds]
 
@@ -97,7 +97,7 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
     """From scratch on the coarse labels (the baseline) and the same net first trained ``pretrain_epochs`` on the
     fine labels, then given a fresh coarse readout and trained exactly like the baseline."""
     spec, seeds = _profile(profile, seeds)
-    base = _contrast_base(profile, dataset, model)
+    base = _contrast_base(profile, spec, dataset, model)
     return [base.replace(seed=s) for s in seeds] + [base.replace(seed=s, pretrain_epochs=spec["pretrain_epochs"])
                                                     for s in seeds]
 
@@ -137,13 +137,12 @@ def terminal_configs(profile: str, seeds=None) -> list[CIFARConfig]:
     then the augmented arm (if the profile has one), then the training-set sizes of the sensitivity panel."""
     spec = profile_spec(TERMINAL_PROFILES, profile)
     seeds = spec["seeds"] if seeds is None else tuple(seeds)
-
-    def base(model, **more):
-        return terminal_base(profile, model, **more)
-    headline = [base(model).replace(seed=s) for model in spec["models"] for s in seeds]
-    augmented = [base(spec["augmented"], augment=True, train_fitted=False).replace(seed=s)
+    # one base per net: building it reads and hashes the data file
+    bases = {m: terminal_base(profile, m) for m in {*spec["models"], spec["size_model"], spec["augmented"]} if m}
+    headline = [bases[model].replace(seed=s) for model in spec["models"] for s in seeds]
+    augmented = [bases[spec["augmented"]].replace(seed=s, augment=True, train_fitted=False)
                  for s in seeds] if spec["augmented"] else []
-    sizes = [base(spec["size_model"], n_train=n, train_fitted=False).replace(seed=s) for n in spec["sizes"]
+    sizes = [bases[spec["size_model"]].replace(seed=s, n_train=n, train_fitted=False) for n in spec["sizes"]
              for s in seeds]
     return headline + augmented + sizes
 

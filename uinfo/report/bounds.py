@@ -69,12 +69,17 @@ def linear_reference_check(records: pd.DataFrame, k: float = 2.0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def within_summary(check: pd.DataFrame) -> str:
-    """One line on a ``linear_reference_check`` table: the points within its band, the number expected of an
-    unbiased estimate, and the binomial probability of so few (or fewer) within."""
+def within_chance(check: pd.DataFrame) -> tuple[int, int, float, float]:
+    """Over a ``linear_reference_check`` table: (points within the band, points, the number expected within of an
+    unbiased estimate, the binomial probability of that many or fewer within)."""
     from scipy import stats as st
 
     n, within, expected = int(check.points.sum()), int(check.within.sum()), float(check.expected.sum())
-    p = float(st.binom.cdf(within, n, expected / n))
+    return within, n, expected, float(st.binom.cdf(within, n, expected / n))
+
+
+def within_summary(check: pd.DataFrame) -> str:
+    """``within_chance`` as the line the notebook prints."""
+    within, n, expected, p = within_chance(check)
     return (f"{within} of {n} (seed, checkpoint, layer, quantity) points within 2 s.e. of the exact value; "
             f"{expected:.1f} expected of an unbiased estimate with normal errors (binomial P(<= {within}) = {p:.2f})")

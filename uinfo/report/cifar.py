@@ -180,7 +180,7 @@ def comparison_figure(records: pd.DataFrame, h: dict, title: str):
         _references(ax, h, ("coarse",))  # H(fine) lies far above every curve at these widths: left out, for scale
         ax.set(ylabel="usable information (bits)", title=f"({letter}) {var} information, penultimate layer")
     # where each setting first reaches 99% training accuracy (median over seeds): the matched-accuracy point
-    matched = terminal_statistics(records, "fine").assign(condition=lambda t: condition(t))
+    matched = terminal_statistics(records, "fine").assign(condition=condition)
     for name in order:
         arm = matched[(matched["condition"] == name) & (matched["reached"] >= TERMINAL)]
         if len(arm):
@@ -323,11 +323,9 @@ def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> l
     for column, held, at, fixed, statement, label, sign in axes:
         others = stats.loc[(stats[held] == fixed) & (stats[column] != at), column]
         keeps_more = lambda v: sign * (v - at) > 0  # noqa: E731 - the setting is expected to keep more than the base
+        arm = lambda frame, v: (frame[column] == v) & (frame[held] == fixed)  # noqa: E731 - rows of one setting
         for value in sorted(others.unique(), key=lambda v: (not keeps_more(v), v)):
             more_value, less_value = (value, at) if keeps_more(value) else (at, value)
-
-            def arm(frame, v):
-                return (frame[column] == v) & (frame[held] == fixed)
             more, less = arm(stats, more_value), arm(stats, less_value)
             steps = (f"confounded by steps: same epochs, so {value // at}x fewer steps; "
                      if column == "batch_size" and value > at else "")
