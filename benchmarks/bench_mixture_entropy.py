@@ -15,7 +15,11 @@ fair setting: the k-d tree queries and scikit-learn's KDE are single-threaded.
 The centres are the real thing: layer 3 (5 units) of a 12-10-7-5-4-3-2 tanh net trained 300 epochs on SZT with
 Adam (4e-4, batch 256), S_3 of all 4096 patterns under 1000 noise draws in layers 1-2.
 
+With ``--fresh-batches``, only the replica panel's cost (issue 15): a batch of 64 draws of the fresh-replica
+estimate against these centres as a pool, summed afresh and from ``DenseCentres`` prepared once.
+
 Run:  python benchmarks/bench_mixture_entropy.py [--threads 1] [--replicas 1000] [--epochs 300] [--kde-queries 2000]
+      [--fresh-batches]
 """
 from __future__ import annotations
 
@@ -110,6 +114,33 @@ def per_query_row(kde: dict, ours: dict) -> dict:
     return dict(queries=queries, seconds=kde["fit_seconds"] + kde["seconds_per_query"] * queries)
 
 
+def fresh_batches(centres: np.ndarray, replicas: int, batches: int = 3, draws: int = 64) -> dict:
+    """The replica panel's common draws on these centres as a pool (4096 inputs x ``replicas``): seconds per batch
+    of ``draws`` of ``sp_fresh_information`` summing the pool afresh, against the same batch with the pool's
+    ``DenseCentres`` prepared once (its preparation timed apart), and the largest difference of the estimates."""
+    from uinfo.estimators.shannon import DenseCentres, sp_fresh_information
+
+    pool = centres.reshape(-1, replicas, centres.shape[1])
+    labels, rng = np.arange(len(pool)) % 2, np.random.default_rng(0)
+    start = time.perf_counter()
+    prepared = DenseCentres(centres)
+    prepare = time.perf_counter() - start
+    afresh, streamed, diff = [], [], 0.0
+    for b in range(batches):
+        inputs = rng.integers(len(pool), size=draws)
+        own = pool[np.unique(inputs)]
+        start = time.perf_counter()
+        a = sp_fresh_information(pool, own, inputs, BETA, labels=labels, seed=b)
+        afresh.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        p = sp_fresh_information(pool, own, inputs, BETA, labels=labels, seed=b, prepared=prepared)
+        streamed.append(time.perf_counter() - start)
+        diff = max(diff, abs(a.mi - p.mi), abs(a.mi_y - p.mi_y))
+    return dict(batches=batches, draws=draws, afresh_seconds=float(np.mean(afresh)), prepare_seconds=prepare,
+                prepared_seconds=float(np.mean(streamed)), speedup=float(np.mean(afresh) / np.mean(streamed)),
+                max_abs_difference=diff)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=1000)
@@ -118,11 +149,22 @@ def main() -> None:
     parser.add_argument("--kde-mc", type=int, default=1000, help="the authors' Monte Carlo draws per centre")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the dense sums; the k-d tree "
                         "queries and scikit-learn's KDE run on one)")
+    parser.add_argument("--fresh-batches", action="store_true", help="only the replica panel's batches of the "
+                        "fresh-replica estimate, summed afresh against prepared (DenseCentres)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     centres = szt_layer3_centres(args.replicas, args.epochs)
     print(f"centres: {centres.shape} (SZT layer 3 after {args.epochs} epochs; {time.perf_counter() - t0:.1f} s)")
+    if args.fresh_batches:
+        fresh = fresh_batches(centres, args.replicas)
+        print(f"fresh-replica estimate, {fresh['draws']} draws per batch: {fresh['afresh_seconds']:.2f} s summed "
+              f"afresh, {fresh['prepared_seconds']:.2f} s prepared ({fresh['prepare_seconds']:.2f} s once to prepare): "
+              f"{fresh['speedup']:.1f}x; largest difference {fresh['max_abs_difference']:.1e} nats")
+        print(json.dumps(dict(machine=dict(platform=platform.platform(), processor=platform.processor(),
+                                           torch_threads=torch.get_num_threads()), args=vars(args), fresh=fresh),
+                         indent=1, default=float))
+        return
     ours = ours_to_target(centres)
     print(f"ours: h = {ours['nats']:.4f} ± {ours['se']:.4f} nats from {ours['draws']} draws "
           f"(+{ours['pilot_draws']} pilot), {ours['mean_neighbours']:.0f} centres summed per draw: "

@@ -119,23 +119,38 @@ def test_augmentation_keeps_shapes_and_moves_pixels():
 
 
 def test_run_all_prefetches_every_family_once_longest_first(tmp_path, monkeypatch):
-    from uinfo import registry, runner
+    """One pool for every family's missing runs, each run once (two notebooks share the from-scratch run), in
+    decreasing estimated seconds (the plan's), so the longest runs start first whatever their experiment."""
+    from uinfo import plan, registry, runner
+    from uinfo.engine import runs
 
     names = ["cifar_lr_batch", "cifar_initialization"]  # share the from-scratch run
     unique = {Store(tmp_path).path(cf.EXPERIMENT, c) for n in names for c in cfp.notebook_configs(n, "smoke")}
     neurons = registry.notebook("single_neuron").configs("smoke")
-    seen = {}
-    original = registry.runs
-    monkeypatch.setattr(registry, "runs", lambda e, configs, *a, **k: seen.setdefault(e, list(configs)) and original(
-        e, configs, *a, **k))
+    seen = []
+    original = runs.stored_run
+    monkeypatch.setattr(runs, "stored_run", lambda e, compute, c, *a, **k: seen.append((e, c)) or original(
+        e, compute, c, *a, **k))
     # sp_estimator_validation stores nothing: nothing to prefetch for it
     computed = runner.prefetch(names + ["single_neuron", "sp_estimator_validation"], "smoke", tmp_path, workers=1)
-    assert computed == len(unique) + len(neurons) == 4 + len(neurons)
-    assert set(seen) == {"cifar", "single_neuron"}
-    costs = [cfp.relative_cost(c) for c in seen["cifar"]]
-    assert costs == sorted(costs, reverse=True)
+    assert computed == len(seen) == len(unique) + len(neurons) == 4 + len(neurons)
+    assert {e for e, _ in seen} == {"cifar", "single_neuron"}
+    seconds = [plan.estimate(c) for _, c in seen]
+    assert seconds == sorted(seconds, reverse=True)
     assert all((path / "records.csv").exists() for path in unique)
     assert runner.prefetch(names + ["single_neuron"], "smoke", tmp_path, workers=1) == 0  # all stored
+
+
+def test_prefetch_reports_a_failed_run_and_computes_the_rest(tmp_path, monkeypatch, capsys):
+    from uinfo import registry, runner
+    from uinfo.experiments import neuron
+
+    def broken(config, progress=False, state_path=None):
+        raise RuntimeError("diverged")
+    configs = registry.notebook("single_neuron").configs("smoke")
+    monkeypatch.setattr(neuron, registry.experiment("single_neuron").function().__name__, broken)
+    assert runner.prefetch(["single_neuron"], "smoke", tmp_path, workers=1) == 0
+    assert capsys.readouterr().err.count("a single_neuron run stopped: RuntimeError: diverged") == len(configs)
 
 
 def test_prefetch_without_data_leaves_the_error_to_the_notebooks(tmp_path, monkeypatch, capsys):

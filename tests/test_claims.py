@@ -253,3 +253,46 @@ def test_mnist_clustering_is_late_window_minus_initial_per_variant():
     assert deterministic["claim"].startswith("Deterministic networks cluster")
     assert deterministic["outcome"] == "reproduced" and deterministic["estimate"] == pytest.approx(0.3)
     assert noisy["outcome"] == "contradicted" and noisy["estimate"] == pytest.approx(0.0)
+
+
+def _panel(bias, exact_bias=None, batches=16, reference_batches=8, noise=0.2, seed=0):
+    """A replica panel's records: the plain estimates (8 and 1000 replicas), and the common draws, where each
+    batch shares one draw effect (``noise``) across pools and pool 32 reads ``bias`` above the 1000-replica pool
+    (plus a little of its own spread); with ``exact_bias`` also an exact value that pool 32 reads that far above."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for epoch in (30, 10000):
+        for layer in (3, 4, 5):
+            truth = 8.0 - layer
+            for r in (8, 1000):
+                rows.append(dict(epoch=epoch, layer=layer, estimator="plain", replicas=r, own_replicas=r, batch=-1,
+                                 mi=truth + (0.5 if r == 8 else 0.0), se=0.05, mi_y=0.5, se_y=0.01))
+            if exact_bias is not None:
+                rows.append(dict(epoch=epoch, layer=layer, estimator="exact", replicas=0, own_replicas=0, batch=-1,
+                                 mi=truth - exact_bias, se=0.01, mi_y=0.5, se_y=0.005))
+            for b in range(batches):
+                shared, shared_y = noise * rng.normal(), 0.1 * noise * rng.normal()
+                for r in (32, 1000):
+                    if r == 1000 and b >= reference_batches:
+                        continue
+                    own = 0.01 * rng.normal()
+                    rows.append(dict(epoch=epoch, layer=layer, estimator="paired", replicas=r, own_replicas=1000,
+                                     batch=b, mi=truth + shared + own + (bias if r == 32 else 0.0), se=0.2,
+                                     mi_y=0.5 + shared_y + own, se_y=0.02))
+    return pd.DataFrame(rows)
+
+
+def test_replica_claims_pair_pools_on_common_draws_and_read_the_exact_value():
+    """Converged (pool 32 within 0.01 nats of the 1000-replica pool, batch effects shared): reproduced, from a t
+    interval over the reference batches, though each batch's own spread (0.2) would leave 512 unpaired draws
+    inconclusive; a 0.3-nat bias: contradicted; the linear net's exact value read over every batch."""
+    good = sf.replica_claims({"tanh": _panel(0.01)}, 32)
+    assert len(good) == 1 and good[0]["outcome"] == "reproduced" and good[0]["predicts"] == "no effect"
+    assert "8 batches" in good[0]["statistic"] and good[0]["method"] == "t over batches of common draws"
+    biased = sf.replica_claims({"tanh": _panel(0.3)}, 32)[0]
+    assert biased["outcome"] == "contradicted" and biased["estimate"] == pytest.approx(0.3, abs=0.02)
+    ref, exact = sf.replica_claims({"linear": _panel(0.0, exact_bias=0.25, noise=0.02)}, 32)
+    assert ref["outcome"] == "reproduced"
+    assert "exact value" in exact["claim"] and "16 batches" in exact["statistic"]
+    assert exact["outcome"] == "contradicted" and exact["estimate"] == pytest.approx(0.25, abs=0.03)
+    sf.paired_figure({"tanh": _panel(0.01), "linear": _panel(0.0, exact_bias=0.0)}, 32)

@@ -105,10 +105,10 @@ def test_every_goldfeld_kind_runs_a_few_steps_at_paper_settings(paper_configs, m
         records, _ = szt.run_szt(c.replace(epochs=1, seeds=(0,), snapshot_epochs=(1,), max_draws=2048))
         assert len(records) and (c.beta == 0 or (records["mi"] <= math.log(64) + 0.1).all()), c  # ln of 64 inputs
     for c in _kinds(paper_configs, "szt_replicas", lambda c: (c.szt.activation, 0)):
-        # the panel's replica grid and its own replicas; 1 epoch, 64 inputs, 256 draws
+        # the panel's replica grid and its own replicas; 1 epoch, 64 inputs, 256 draws, 2 batches of common draws
         records, _ = szt.run_replica_panel(dataclasses.replace(c, szt=c.szt.replace(epochs=1), epochs=(0, 1),
-                                                              draws=256))
-        assert set(records.estimator) >= {"plain", "fresh"} and (records["mi"] <= math.log(64) + 1e-9).all(), c
+                                                              draws=256, batches=2, reference_batches=2))
+        assert set(records.estimator) >= {"plain", "fresh", "paired"} and (records["mi"] <= math.log(64) + 1e-9).all(), c
     mnist_kinds = _kinds(paper_configs, "mnist_cnn", lambda c: (c.variant, 0))
     assert {c.variant for c in mnist_kinds} == set(mnist.MNIST_VARIANTS)
     for c in mnist_kinds:  # each variant; 256 training images, 1 epoch

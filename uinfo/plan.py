@@ -80,7 +80,11 @@ def _replica_work(c) -> dict:
     layers = len(c.szt.hidden)
     sp = sum(_sp_draws(c.draws, r, None) for r in c.plain) + sum(_sp_draws(c.draws, r, c.own_replicas)
                                                                   for r in c.pools)
-    return {"steps": szt["steps"], "sp": len(c.epochs) * layers * sp, "probe": szt["probe"]}
+    # the common draws: every pool in every batch, the reference (the largest plain count) in the first few
+    paired = c.batches * sum(_sp_draws(c.batch_draws, r, c.own_replicas) for r in c.pools) \
+        + c.reference_batches * _sp_draws(c.batch_draws, max(c.plain), c.own_replicas)
+    return {"steps": szt["steps"], "sp": len(c.epochs) * (layers * sp + len(c.paired_layers) * paired),
+            "probe": szt["probe"]}
 
 
 def _neuron_work(c) -> dict:

@@ -74,18 +74,20 @@ def restore_bundle(profile: str, store_root: Path) -> dict:
 
 def prefetch(names: list[str], profile: str, store_dir: Path | None = None, workers: int | None = None) -> int:
     """Compute the missing stored runs of the selected notebooks (any family, through ``uinfo.registry``) in one
-    pool of ``workers`` processes per experiment (default: one per core; one process on a GPU), longest first,
-    before any notebook starts. Notebook by notebook, a core idles whenever a notebook's last run trains alone;
-    pooled, the cores stay busy until the last few runs. The notebooks then read every run from the store.
-    Returns the number of runs computed; a failure is reported and left to the notebook that needs the run (it
-    computes it again and stops there)."""
+    pool of ``workers`` processes for all of them (default: one per core; one process on a GPU), longest first by
+    the plan's estimated seconds (``uinfo.plan.estimate``; without its unit costs, by ``registry.cost`` within
+    each experiment), before any notebook starts. Notebook by notebook, or experiment by experiment, a core idles
+    whenever the last run trains alone; in one pool the cores stay busy until the last few runs (the Goldfeld
+    family: the SZT runs' last one used to train alone for 240 s). The notebooks then read every run from the
+    store. Returns the number of runs computed; a failure is reported and left to the notebook that needs the run
+    (it computes it again and stops there)."""
     import torch
 
     from . import registry
     from .store import Store, config_key
 
     store = Store(store_dir or default_store())
-    wanted: dict[str, dict] = {}  # experiment -> {key: config}
+    wanted: dict[tuple, tuple] = {}  # (experiment, key) -> (experiment, config)
     for name in names:
         entry = registry.NOTEBOOKS.get(name)
         if entry is None or entry.experiment is None:  # stores nothing (or not a registered notebook)
@@ -96,27 +98,75 @@ def prefetch(names: list[str], profile: str, store_dir: Path | None = None, work
             print(f"[prefetch] {name} skipped: {err}", file=sys.stderr, flush=True)
             continue
         for config in configs:
-            wanted.setdefault(entry.experiment, {}).setdefault(config_key(entry.experiment, config), config)
+            wanted.setdefault((entry.experiment, config_key(entry.experiment, config)), (entry.experiment, config))
+    missing = [(e, c) for e, c in wanted.values() if store.load(e, c) is None]
+    if not missing:
+        return 0
     if workers is None:
         workers = 1 if torch.cuda.is_available() else (os.cpu_count() or 1)
-    computed = 0
-    for experiment, unique in wanted.items():
-        missing = sorted((c for c in unique.values() if store.load(experiment, c) is None),
-                         key=lambda c, e=experiment: registry.cost(e, c), reverse=True)
-        if not missing:
-            continue
-        print(f"[prefetch] {len(missing)} of the {len(unique)} {experiment} runs of the selected notebooks are not "
-              f"in the store: computing them with {workers} worker(s), longest first ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            registry.runs(experiment, missing, store, progress=True, jobs=workers)
-        except Exception as err:  # the notebook that needs the run computes it again and fails visibly there
-            print(f"[prefetch] {experiment} stopped after {time.perf_counter() - t0:.0f} s: "
-                  f"{type(err).__name__}: {err}", file=sys.stderr, flush=True)
-            continue
-        print(f"[prefetch] {len(missing)} {experiment} runs in {time.perf_counter() - t0:.0f} s", flush=True)
-        computed += len(missing)
+    missing.sort(key=_longest_first(missing), reverse=True)
+    counts = ", ".join(f"{sum(e == x for e, _ in missing)} {x}" for x in dict.fromkeys(e for e, _ in missing))
+    print(f"[prefetch] {len(missing)} runs of the selected notebooks are not in the store ({counts}): computing "
+          f"them with {workers} worker(s), longest first ...", flush=True)
+    t0 = time.perf_counter()
+    computed = _compute(missing, store, workers)
+    print(f"[prefetch] {computed} runs in {time.perf_counter() - t0:.0f} s", flush=True)
     return computed
+
+
+def _longest_first(tasks: list[tuple]):
+    """A sort key of (experiment, config): the plan's estimated seconds where its unit costs cover every task's
+    experiment, else (experiment order kept) ``registry.cost``."""
+    from . import plan, registry
+
+    try:
+        costs = plan.load_costs()
+        seconds = {id(c): plan.estimate(c, costs) for _, c in tasks}
+    except (FileNotFoundError, ValueError, KeyError):
+        seconds = {}
+    if seconds and all(v == v for v in seconds.values()):  # no NaN: every experiment calibrated
+        return lambda task: seconds[id(task[1])]
+    order = {e: -i for i, e in enumerate(dict.fromkeys(e for e, _ in tasks))}
+    return lambda task: (order[task[0]], registry.cost(*task))
+
+
+def _compute(tasks: list[tuple], store, workers: int) -> int:
+    """Run ``tasks`` ((experiment, config), in order) through the store in ``workers`` spawned processes of one
+    thread each (as ``uinfo.engine.runs.stored_runs`` does for one experiment); returns how many finished."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    from . import registry
+    from .engine.runs import _worker_init, stored_run
+
+    done = 0
+    with tqdm(total=len(tasks), desc="prefetch runs") as bar:
+        def finished(experiment, config, outcome):
+            nonlocal done
+            if isinstance(outcome, Exception):  # the notebook that needs the run computes it again, visibly
+                print(f"[prefetch] a {experiment} run stopped: {type(outcome).__name__}: {outcome}",
+                      file=sys.stderr, flush=True)
+            else:
+                done += 1
+            bar.update(1)
+
+        if workers == 1 or len(tasks) == 1:
+            for experiment, config in tasks:
+                try:
+                    outcome = stored_run(experiment, registry.experiment(experiment).function(), config, store.root)
+                except Exception as err:  # noqa: BLE001 - reported, left to the notebook
+                    outcome = err
+                finished(experiment, config, outcome)
+            return done
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context, initializer=_worker_init) as pool:
+            futures = {pool.submit(stored_run, e, registry.experiment(e).function(), c, store.root): (e, c)
+                       for e, c in tasks}
+            for future in as_completed(futures):
+                finished(*futures[future], future.exception() or future.result())
+    return done
 
 
 def stamp_provenance(path: Path, name: str, profile: str) -> None:

@@ -142,6 +142,68 @@ def _dense_log_sum(points: np.ndarray, centers: np.ndarray, two_b2: float, chunk
     return torch.cat(out).numpy(), [torch.cat(parts).numpy() for parts in grouped]
 
 
+class DenseCentres:
+    """Centres prepared for exact dense sums against many batches of points: the sums of ``_dense_log_sum``
+    (every centre, float64, no cutoff) streamed over blocks of ``block`` centres that stay in cache, with a running
+    maximum per point (each block's terms are rescaled when the maximum rises), and squared distances from one
+    matrix product with the centres' squared norms, kept from preparation. One batch of ``sp_fresh_information``
+    (64 draws, a pool of 4096 x 1000 centres in 10-D, labels and the own input excluded) took 2.2 s with it against
+    34 s without, on one thread (AMD EPYC); the totals agreed to 1e-13 nats.
+
+    The squared distances |p|^2 + |c|^2 - 2 p.c about the centres' mean round to about 1e-16 of |p|^2 + |c|^2,
+    as torch's cdist does on this path; at beta = 0.005 and squared norms up to 10 that is 2e-10 nats. Used by the
+    replica panel's common draws (``uinfo.experiments.szt``), whose 1000-replica reference is summed again for
+    every batch; ``sp_fresh_information`` takes it as ``prepared``."""
+
+    def __init__(self, centers, block: int = 2 ** 13):
+        import torch
+
+        c = _as_centers(centers)
+        self.origin = c.mean(0)
+        self.centres = torch.from_numpy(np.ascontiguousarray(c - self.origin))
+        self.norms = self.centres.square().sum(1)
+        self.block = int(block)
+
+    def __len__(self) -> int:
+        return len(self.centres)
+
+    def log_sums(self, points, two_b2: float, groups: tuple = (), exclude: tuple | None = None):
+        """As ``_dense_log_sum(points, centers, two_b2, groups=groups, exclude=exclude)``, to rounding."""
+        import torch
+
+        p = torch.from_numpy(np.ascontiguousarray(np.asarray(points, dtype=np.float64) - self.origin))
+        n, as_tensor = len(p), lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64))  # noqa: E731
+        squared = p.square().sum(1, keepdim=True)
+        prepared = []
+        for labels, point_labels in groups:
+            index, n_labels = as_tensor(labels), int(np.max(labels)) + 1
+            one_hot = torch.nn.functional.one_hot(index, n_labels).double() if n_labels <= 64 else None
+            prepared.append((index, n_labels, one_hot, as_tensor(point_labels)[:, None]))
+        if exclude is not None:
+            centre_group, point_group = as_tensor(exclude[0]), as_tensor(exclude[1])[:, None]
+        top = torch.full((n,), -1e300, dtype=torch.float64)  # running maximum (finite: a block may exclude all)
+        total, sums = torch.zeros(n, dtype=torch.float64), [torch.zeros(n, dtype=torch.float64) for _ in groups]
+        for j in range(0, len(self), self.block):
+            block = slice(j, j + self.block)
+            logits = torch.mm(p, self.centres[block].T).mul_(2).sub_(squared).sub_(self.norms[block])
+            logits.clamp_(max=0.0).div_(two_b2)
+            if exclude is not None:
+                excluded = centre_group[block][None] == point_group
+                logits.masked_fill_(excluded, -math.inf)
+            new = torch.maximum(top, logits.max(dim=1).values)
+            scale = torch.exp(top - new)
+            e = logits.sub_(new[:, None]).clamp_(min=-700.0).exp_()  # as in _dense_log_sum: e^-700 is below rounding
+            if exclude is not None:
+                e.masked_fill_(excluded, 0.0)
+            total.mul_(scale).add_(e.sum(1))
+            for part, (index, n_labels, one_hot, point_index) in zip(sums, prepared):
+                per_label = e @ one_hot[block] if one_hot is not None else torch.zeros(
+                    n, n_labels, dtype=e.dtype).index_add_(1, index[block], e)
+                part.mul_(scale).add_(per_label.gather(1, point_index)[:, 0])
+            top = new
+        return (total.log() + top).numpy(), [(part.log() + top).numpy() for part in sums]
+
+
 LEAF_SIZE = 256  # k-d tree leaves: ball queries of thousands of neighbours ran ~1.3x faster than with 16
 
 
@@ -488,7 +550,7 @@ def sp_mutual_information(samples, beta: float, first_layer: bool = False, n_mc:
 
 
 def sp_fresh_information(pool, own, inputs, beta: float, first_layer: bool = False, labels=None, seed=0,
-                         chunk: int = 2 ** 22) -> SPEstimate:
+                         chunk: int = 2 ** 22, prepared: DenseCentres | None = None) -> SPEstimate:
     """The SP estimate of I(X;T) (and of I(T;Y) with ``labels``) with the drawn inputs' own conditionals from many
     fresh noise replicas, the rest of the mixture from few.
 
@@ -510,10 +572,13 @@ def sp_fresh_information(pool, own, inputs, beta: float, first_layer: bool = Fal
 
     Every sum is over every centre in float64 (no cutoff, so exact up to rounding): n x m x r distances. With
     r_own = r it equals the plain estimate in distribution; as r_own grows the own term converges, and
-    ``uinfo.report.goldfeld.replica_convergence`` shows the pool's r that suffices. Raw values, never clipped."""
+    ``uinfo.report.goldfeld.replica_convergence`` shows the pool's r that suffices. Raw values, never clipped.
+
+    ``prepared``: ``DenseCentres(pool.reshape(-1, d))``, built once to sum the same pool for many batches of
+    draws (the same sums to rounding, streamed; ``chunk`` then plays no part)."""
     import torch
 
-    p = np.asarray(pool, dtype=np.float64)
+    p = np.asarray(pool, dtype=np.float64) if prepared is None else np.asarray(pool)  # prepared: shape only
     o = np.asarray(own, dtype=np.float64)
     inputs = np.asarray(inputs)
     if p.ndim != 3 or o.ndim != 3 or p.shape[2] != o.shape[2]:
@@ -539,8 +604,14 @@ def sp_fresh_information(pool, own, inputs, beta: float, first_layer: bool = Fal
         groups = ((np.repeat(label_index, r), label_index[inputs]),)
     # per draw, the log of the own input's summed kernels (its fresh samples) and of the other inputs' (their pool
     # samples: all, and the draw's label's)
-    others, others_y = _dense_log_sum(v, p.reshape(-1, d), two_b2, chunk, groups,
-                                      exclude=(np.repeat(np.arange(m), r), inputs))
+    exclude = (np.repeat(np.arange(m), r), inputs)
+    if prepared is None:
+        others, others_y = _dense_log_sum(v, p.reshape(-1, d), two_b2, chunk, groups, exclude=exclude)
+    else:
+        if len(prepared) != m * r or prepared.centres.shape[1] != d:
+            raise ValueError(f"prepared must hold the pool's {m * r} centres in {d}-D, got "
+                             f"{tuple(prepared.centres.shape)}")
+        others, others_y = prepared.log_sums(v, two_b2, groups, exclude=exclude)
     origin = v.mean(0)
     points, own_samples = torch.from_numpy(v - origin), torch.from_numpy(o - origin)
     rows = max(1, chunk // r_own)

@@ -17,8 +17,8 @@ from ..engine.phases import epoch_loop
 from ..engine.runs import stored_runs
 from ..engine.state import load_state, restore_training, save_state, training_state
 from ..engine.training import log_epochs
-from ..estimators.shannon import (binned_entropy, gaussian_entropy, mixture_information, sp_fresh_information,
-                                  sp_mutual_information)
+from ..estimators.shannon import (DenseCentres, binned_entropy, gaussian_entropy, mixture_information,
+                                  sp_fresh_information, sp_mutual_information)
 from ..estimators.usable import cross_fitted_usable_information_batch
 from ..models.noisy import NOISY_ACTIVATIONS, NoisyMLPStack
 from ..store import Store
@@ -269,13 +269,20 @@ class ReplicaPanelConfig:
     weights at the checkpoints nearest ``epochs``: the plain SP estimate with each
     count of ``plain`` replicas per input, and ``sp_fresh_information`` with ``own_replicas`` fresh replicas of
     each drawn input and each count of ``pools`` for the rest, ``draws`` draws each; for a linear net also the
-    exact value (``linear_reference``)."""
+    exact value (``linear_reference``). Then on common draws: ``batches`` batches of ``batch_draws`` draws, each
+    batch's inputs, own samples and noise shared by every pool and, in the first ``reference_batches``, by the
+    reference pool of ``max(plain)`` replicas, so that each batch gives one paired difference per pool, in the
+    hidden layers ``paired_layers`` (1-based: those the convergence claims read)."""
     szt: SZTConfig = SZTConfig()
     epochs: tuple = (30, 886, 10000)
     plain: tuple = (8, 32, 128, 1000)
     pools: tuple = (8, 16, 32)
     own_replicas: int = 1000
     draws: int = 512
+    batches: int = 64
+    batch_draws: int = 64
+    reference_batches: int = 16
+    paired_layers: tuple = (3, 4, 5)
 
     def __post_init__(self):
         if self.szt.beta <= 0:
@@ -284,12 +291,19 @@ class ReplicaPanelConfig:
                                                     for r in (*self.plain, *self.pools)):
             raise ValueError(f"epochs and plain need at least one entry, every replica count a positive integer; got "
                              f"epochs={self.epochs!r}, plain={self.plain!r}, pools={self.pools!r}")
-        require_positive(self, "own_replicas", "draws")
+        require_positive(self, "own_replicas", "draws", "batches", "batch_draws", "reference_batches")
+        if self.reference_batches > self.batches or self.batch_draws < 2:
+            raise ValueError(f"reference_batches must be at most batches ({self.batches}) and batch_draws at least 2, "
+                             f"got {self.reference_batches} and {self.batch_draws}")
+        if not self.paired_layers or not set(self.paired_layers) <= set(range(1, len(self.szt.hidden) + 1)):
+            raise ValueError(f"paired_layers must name hidden layers 1..{len(self.szt.hidden)}, got "
+                             f"{self.paired_layers!r}")
 
 
 def run_replica_panel(config: ReplicaPanelConfig, progress: bool = False, state_path=None):
     """Records: one row per (epoch, layer, estimator, replicas) with I(X;T_l), I(T_l;Y), their standard errors
-    and the seconds the estimate took; extras: the member's weights at the panel's checkpoints."""
+    and the seconds the estimate took, and per batch of the common draws (estimator "paired", its ``batch``);
+    extras: the member's weights at the panel's checkpoints."""
     seed = config.szt.seeds[0]
     # trained as the run trains; measured cheaply on the way (the panel re-estimates from the kept weights)
     szt = config.szt.replace(seeds=(seed,), weight_epochs=tuple(config.epochs), usable=False, replicas=1,
@@ -304,10 +318,11 @@ def run_replica_panel(config: ReplicaPanelConfig, progress: bool = False, state_
         rng = np.random.default_rng([int(epoch), 11])
         gen = torch.Generator().manual_seed(int(epoch) + 1)
 
-        def add(estimator, replicas, layer, est, seconds):
+        def add(estimator, replicas, layer, est, seconds, batch=-1):
             rows.append(dict(seed=seed, epoch=int(epoch), layer=layer + 1, estimator=estimator, replicas=replicas,
-                             own_replicas=config.own_replicas if estimator == "fresh" else replicas,
-                             mi=est["mi"], se=est["se"], mi_y=est["mi_y"], se_y=est["se_y"], seconds=seconds))
+                             own_replicas=config.own_replicas if estimator in ("fresh", "paired") else replicas,
+                             batch=batch, mi=est["mi"], se=est["se"], mi_y=est["mi_y"], se_y=est["se_y"],
+                             seconds=seconds))
 
         if szt.activation == "linear":
             with torch.no_grad():
@@ -330,10 +345,35 @@ def run_replica_panel(config: ReplicaPanelConfig, progress: bool = False, state_
                 start = time.perf_counter()
                 sp = sp_fresh_information(s, o, drawn, szt.beta, first_layer=layer == 0, labels=y_all, seed=rng)
                 add("fresh", r, layer, vars(sp), time.perf_counter() - start)
+        _paired_batches(config, model, x_all, y_all, szt.beta, rng, gen, int(epoch), add)
     records = pd.DataFrame(rows)
     records.insert(0, "activation", szt.activation)
     records.insert(1, "beta", szt.beta)
     return records, {"weights": extras["weights"]}
+
+
+def _paired_batches(config: ReplicaPanelConfig, model, x_all, y_all, beta: float, rng, gen, epoch: int, add) -> None:
+    """The panel's common draws at one checkpoint: per batch, drawn inputs and their own fresh samples, and one
+    seed for the noise, shared by the fresh estimate with every pool (and, in the first ``reference_batches``,
+    with the reference pool of ``max(plain)`` replicas per input). The pools differ only in the other inputs'
+    share of the mixture, so a batch's difference between two pools carries little of the draws' own spread."""
+    reference, layers = max(config.plain), sorted(layer - 1 for layer in config.paired_layers)
+    pools = {r: model.presamples(x_all, r, gen)[0] for r in sorted({*config.pools, reference})}
+    pools = {r: [samples[layer] for layer in layers] for r, samples in pools.items()}
+    # each pool's centres prepared once for all its batches (DenseCentres: the same sums, streamed)
+    prepared = {r: [DenseCentres(s.reshape(-1, s.shape[-1])) for s in samples] for r, samples in pools.items()}
+    for b in range(config.batches):
+        inputs = rng.integers(len(x_all), size=config.batch_draws)
+        own = model.presamples(x_all[np.unique(inputs)], config.own_replicas, gen)[0]
+        own = [own[layer] for layer in layers]
+        if b == config.reference_batches and reference not in config.pools:
+            del pools[reference], prepared[reference]  # the reference's batches are done: free its centres
+        for r, samples in pools.items():
+            for layer, s, o, centres in zip(layers, samples, own, prepared[r]):
+                start = time.perf_counter()
+                sp = sp_fresh_information(s, o, inputs, beta, first_layer=layer == 0, labels=y_all,
+                                          seed=[epoch, 13, b], prepared=centres)
+                add("paired", r, layer, vars(sp), time.perf_counter() - start, batch=b)
 
 
 def replica_panels(configs, store: Store | None = None, progress: bool = True, jobs: int = 1) -> pd.DataFrame:

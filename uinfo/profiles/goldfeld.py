@@ -60,12 +60,15 @@ def szt_configs(profile: str, variants=("tanh",), seeds=None, data_dir=None) -> 
     return {v: SZTConfig(**{**base, **SZT_VARIANTS[v], "data_sha256": sha}) for v in variants}
 
 
+# draws: per unpaired estimate; batches x batch_draws: the common draws of every pool (the first
+# reference_batches also of the 1000-replica reference), whose paired differences decide the convergence claims
 REPLICA_PROFILES = {
-    "smoke": dict(epochs=(3, 10, 20), plain=(4, 8), pools=(4,), own_replicas=32, draws=64),
+    "smoke": dict(epochs=(3, 10, 20), plain=(4, 8), pools=(4,), own_replicas=32, draws=64, batches=4,
+                  batch_draws=16, reference_batches=2),
     "quick": dict(epochs=(30, 886, 10000), plain=(8, 32, 128, 1000), pools=(8, 16, 32), own_replicas=1000,
-                  draws=512),
+                  draws=512, batches=64, batch_draws=64, reference_batches=8),
     "paper": dict(epochs=(30, 886, 10000), plain=(8, 32, 128, 512, 1000), pools=(8, 32, 128), own_replicas=1000,
-                  draws=4096),
+                  draws=4096, batches=64, batch_draws=64, reference_batches=64),
 }
 
 

@@ -7,6 +7,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats as _st
 
 from . import stats as S
 from .style import seed_band, use_style as style
@@ -141,42 +142,105 @@ def replica_figure(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 
     return fig
 
 
-def _deviation_interval(diff: pd.Series, error: pd.Series) -> tuple[S.Interval, pd.Index]:
+def _deviation_interval(diff: pd.Series, error: pd.Series, df: float = math.inf,
+                        method: str = "Monte Carlo (normal)") -> tuple[S.Interval, tuple]:
     """The least favourable cell of a difference with Monte Carlo errors (largest |difference| + 2 s.e.) as an
-    interval: a normal interval from the cell's combined standard error (one net, not seeds)."""
+    interval from the cell's standard error (one net, not seeds): normal, or t with ``df`` degrees of freedom."""
     worst = (diff.abs() + 2 * error).idxmax()
     worst = tuple(v if isinstance(v, str) else int(v) for v in worst)
     d, e = float(diff[worst]), float(error[worst])
-    return S.Interval(d, d - 1.96 * e, d + 1.96 * e, 1, "Monte Carlo (normal)", float("nan"), e, math.inf), worst
+    half = float(_st.t.ppf(0.975, df)) * e
+    return S.Interval(d, d - half, d + half, 1, method, float("nan"), e, df), worst
+
+
+def paired_cells(paired: pd.DataFrame, pool: int, reference: int | None = None):
+    """The panel's common draws (estimator "paired") per (quantity, epoch, layer): the mean over batches of the
+    estimate with ``pool`` replicas, or of its difference from the ``reference`` pool's estimate on the same
+    batches (those the reference has), with the standard error over batches; and the fewest batches of a cell."""
+    keys = ["epoch", "layer", "batch"]
+    mine = paired[paired.replicas == pool].set_index(keys)
+    ref = paired[paired.replicas == reference].set_index(keys) if reference is not None else None
+    means, errors, counts = {}, {}, []
+    for col, _, label in REPLICA_QUANTITIES:
+        x = mine[col] if ref is None else (mine[col] - ref[col]).dropna()
+        per_cell = x.groupby(level=["epoch", "layer"])
+        means[label], errors[label] = per_cell.mean(), per_cell.std(ddof=1) / np.sqrt(per_cell.count())
+        counts.append(int(per_cell.count().min()))
+    return pd.concat(means), pd.concat(errors), min(counts)
+
+
+def paired_figure(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4, 5)):
+    """The common draws, one column per net and one row per quantity: per (checkpoint, layer) cell, each pool's
+    estimate minus the 1000-replica pool's on the same batches (mean over batches, 95% t interval), the profile's
+    pool filled; for a net with an exact value also the profile's pool over every batch minus it (black
+    diamonds, its Monte Carlo error added); grey: ±0.1 nats, the SESOI the convergence claims are decided by."""
+    style()
+    fig, axes = plt.subplots(len(REPLICA_QUANTITIES), len(panels), figsize=(5.6 * len(panels), 6.2), squeeze=False)
+    for j, (name, df) in enumerate(panels.items()):
+        df = df[df.layer.isin(layers)]
+        paired = df[df.estimator == "paired"]
+        reference = int(df.loc[df.estimator == "plain", "replicas"].max())
+        pools = sorted(set(paired.replicas) - {reference})
+        exact = df[df.estimator == "exact"].set_index(["epoch", "layer"])
+        for (diff, err, n), pool, k in ((paired_cells(paired, p, reference), p, k) for k, p in enumerate(pools)):
+            for i, (col, se, label) in enumerate(REPLICA_QUANTITIES):
+                ax, cells = axes[i, j], diff[label].index
+                x = np.arange(len(cells)) + 0.12 * (k - (len(pools) - 1) / 2)
+                ax.errorbar(x, diff[label], yerr=float(_st.t.ppf(0.975, n - 1)) * err[label], ls="none",
+                            marker="o", ms=4, capsize=2, color=LAYER_COLOURS[k], mfc=None if pool == quick_pool
+                            else "none", label=f"pool {pool} - pool {reference} ({n} batches)")
+                if len(exact) and pool == quick_pool:
+                    mine, error, m = paired_cells(paired, pool)
+                    off = mine[label] - exact[col].reindex(mine[label].index)
+                    half = float(_st.t.ppf(0.975, m - 1)) * np.sqrt(error[label] ** 2 + exact[se].reindex(
+                        mine[label].index) ** 2)
+                    ax.errorbar(np.arange(len(cells)) + 0.3, off, yerr=half, ls="none", marker="D", ms=4,
+                                capsize=2, color="k", label=f"pool {pool} ({m} batches) - exact value")
+                ax.axhspan(-NATS_SESOI, NATS_SESOI, color="0.9", zorder=0)
+                ax.axhline(0, color="0.5", lw=0.8)
+                ax.set_xticks(np.arange(len(cells)), [f"ep {e}\nL{l}" for e, l in cells], fontsize=7)
+                ax.set(ylabel="difference (nats)", title=f"{label}, {name}: on common draws")
+        axes[0, j].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
 
 
 def replica_claims(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4, 5)) -> list[dict]:
-    """Per net: the profile's fresh-replica estimate within 0.1 nats of the 1000-replica plain estimate at every
-    shown checkpoint, layer and quantity (the least favourable cell decides: a "no effect" claim, two-sided); for
-    a net with an exact value, the same against it. The plain estimate from 8 replicas is reported beside."""
+    """Per net: the profile's fresh-replica estimate within 0.1 nats of the 1000-replica estimate at every shown
+    checkpoint, layer and quantity (the least favourable cell decides: a "no effect" claim, two-sided), on common
+    draws: batch by batch, the same inputs, own samples and noise, the pools differing only in the other inputs'
+    share of the mixture, so the paired difference carries little of the draws' spread (t interval over
+    batches). For a net with an exact value, the same against it, from the pool's estimate over every batch. The
+    plain estimate from 8 replicas is reported beside, against the plain 1000-replica estimate or the exact value
+    (unpaired)."""
     rows = []
     for name, df in panels.items():
         df = df[df.layer.isin(layers)]
-        cells = ["epoch", "layer"]
-        mine = df[(df.estimator == "fresh") & (df.replicas == quick_pool)].set_index(cells)
+        paired = df[df.estimator == "paired"]
+        reference = int(df.loc[df.estimator == "plain", "replicas"].max())
         plain = df[df.estimator == "plain"]
-        few = plain[plain.replicas == plain.replicas.min()].set_index(cells)
-        references = [("plain", int(plain.replicas.max()))]
-        if (df.estimator == "exact").any():
-            references.append(("exact", 0))
-        for reference, replicas in references:
-            ref = df[(df.estimator == reference) & (df.replicas == replicas)].set_index(cells)
-            diff = pd.concat({label: mine[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
-            error = pd.concat({label: np.sqrt(mine[se] ** 2 + ref[se] ** 2) for _, se, label in REPLICA_QUANTITIES})
+        few = plain[plain.replicas == plain.replicas.min()].set_index(["epoch", "layer"])
+        comparisons = [(f"the {reference}-replica estimate", plain[plain.replicas == reference], *paired_cells(
+            paired, quick_pool, reference))]
+        exact = df[df.estimator == "exact"]
+        if len(exact):
+            mine, error, n = paired_cells(paired, quick_pool)
+            at = exact.set_index(["epoch", "layer"])
+            diff = mine - pd.concat({label: at[col] for col, _, label in REPLICA_QUANTITIES})
+            error = np.sqrt(error ** 2 + pd.concat({label: at[se] for _, se, label in REPLICA_QUANTITIES}) ** 2)
+            comparisons.append(("its exact value", exact, diff, error, n))
+        for what, ref, diff, error, n in comparisons:
+            ref = ref.set_index(["epoch", "layer"])
             old = pd.concat({label: few[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
-            interval, worst = _deviation_interval(diff, error)
-            what = "its exact value" if reference == "exact" else f"the plain estimate from {replicas} replicas"
+            interval, worst = _deviation_interval(diff, error, df=n - 1, method="t over batches of common draws")
+            how = (f"over {n} batches, minus its exact value" if what == "its exact value" else
+                   f"minus the pool of {reference} replicas per input on the same draws ({n} batches)")
             rows.append(S.verdict(
                 f"(check) The SP estimate at the profile's setting has converged in noise replicas: {name} net, "
                 f"against {what}",
-                f"fresh-replica estimate (pool {quick_pool}, own {int(mine.own_replicas.iloc[0])}) minus {what}, "
-                f"least favourable of {len(diff)} (quantity, checkpoint, layer) cells: {worst[0]}, epoch "
-                f"{worst[1]}, layer {worst[2]}, nats", interval, NATS_SESOI, "nats", direction=0, predicts="no effect",
+                f"fresh-replica estimate (pool {quick_pool}, own {int(paired.own_replicas.iloc[0])}) {how}, least "
+                f"favourable of {len(diff)} (quantity, checkpoint, layer) cells: {worst[0]}, epoch {worst[1]}, layer "
+                f"{worst[2]}, nats", interval, NATS_SESOI, "nats", direction=0, predicts="no effect",
                 detail=f"mean difference {diff.mean():+.3f} nats; the plain estimate from "
                        f"{int(few.replicas.iloc[0])} replicas: mean {old.mean():+.3f}, largest {old.abs().max():.3f} "
                        f"nats (at {', '.join(map(str, old.abs().idxmax()))})"))
