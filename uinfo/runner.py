@@ -78,7 +78,7 @@ def prefetch(names: list[str], profile: str, store_dir: Path | None = None, work
     the plan's estimated seconds (``uinfo.plan.estimate``; without its unit costs, by ``registry.cost`` within
     each experiment), before any notebook starts. Notebook by notebook, or experiment by experiment, a core idles
     whenever the last run trains alone; in one pool the cores stay busy until the last few runs (the Goldfeld
-    family: the SZT runs' last one used to train alone for 240 s). The notebooks then read every run from the
+    family: the last SZT run used to train alone for about 150 s). The notebooks then read every run from the
     store. Returns the number of runs computed; a failure is reported and left to the notebook that needs the run
     (it computes it again and stops there)."""
     import torch
