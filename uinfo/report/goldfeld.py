@@ -169,6 +169,17 @@ def paired_cells(paired: pd.DataFrame, pool: int, reference: int | None = None):
     return pd.concat(means), pd.concat(errors), min(counts)
 
 
+def exact_cells(paired: pd.DataFrame, exact: pd.DataFrame, pool: int):
+    """The ``pool``'s estimate over every batch of the common draws minus the exact value (estimator "exact"
+    records), per (quantity, epoch, layer), with the combined standard error (over batches, and the exact value's
+    own Monte Carlo error) and the fewest batches of a cell."""
+    mine, error, n = paired_cells(paired, pool)
+    at = exact.set_index(["epoch", "layer"])
+    diff = mine - pd.concat({label: at[col] for col, _, label in REPLICA_QUANTITIES})
+    error = np.sqrt(error ** 2 + pd.concat({label: at[se] for _, se, label in REPLICA_QUANTITIES}) ** 2)
+    return diff, error, n
+
+
 def paired_figure(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4, 5)):
     """The common draws, one column per net and one row per quantity: per (checkpoint, layer) cell, each pool's
     estimate minus the 1000-replica pool's on the same batches (mean over batches, 95% t interval), the profile's
@@ -181,25 +192,27 @@ def paired_figure(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 4
         paired = df[df.estimator == "paired"]
         reference = int(df.loc[df.estimator == "plain", "replicas"].max())
         pools = sorted(set(paired.replicas) - {reference})
-        exact = df[df.estimator == "exact"].set_index(["epoch", "layer"])
-        for (diff, err, n), pool, k in ((paired_cells(paired, p, reference), p, k) for k, p in enumerate(pools)):
-            for i, (col, se, label) in enumerate(REPLICA_QUANTITIES):
-                ax, cells = axes[i, j], diff[label].index
-                x = np.arange(len(cells)) + 0.12 * (k - (len(pools) - 1) / 2)
-                ax.errorbar(x, diff[label], yerr=float(_st.t.ppf(0.975, n - 1)) * err[label], ls="none",
-                            marker="o", ms=4, capsize=2, color=LAYER_COLOURS[k], mfc=None if pool == quick_pool
-                            else "none", label=f"pool {pool} - pool {reference} ({n} batches)")
-                if len(exact) and pool == quick_pool:
-                    mine, error, m = paired_cells(paired, pool)
-                    off = mine[label] - exact[col].reindex(mine[label].index)
-                    half = float(_st.t.ppf(0.975, m - 1)) * np.sqrt(error[label] ** 2 + exact[se].reindex(
-                        mine[label].index) ** 2)
-                    ax.errorbar(np.arange(len(cells)) + 0.3, off, yerr=half, ls="none", marker="D", ms=4,
-                                capsize=2, color="k", label=f"pool {pool} ({m} batches) - exact value")
-                ax.axhspan(-NATS_SESOI, NATS_SESOI, color="0.9", zorder=0)
-                ax.axhline(0, color="0.5", lw=0.8)
-                ax.set_xticks(np.arange(len(cells)), [f"ep {e}\nL{l}" for e, l in cells], fontsize=7)
-                ax.set(ylabel="difference (nats)", title=f"{label}, {name}: on common draws")
+        series = []  # (differences, their errors, batches, offset on the axis, label, marker style)
+        for k, pool in enumerate(pools):
+            diff, err, n = paired_cells(paired, pool, reference)
+            series.append((diff, err, n, 0.12 * (k - (len(pools) - 1) / 2), f"pool {pool} - pool {reference} ({n} "
+                           f"batches)", dict(marker="o", color=LAYER_COLOURS[k],
+                                             mfc=None if pool == quick_pool else "none")))
+        exact = df[df.estimator == "exact"]
+        if len(exact):
+            diff, err, n = exact_cells(paired, exact, quick_pool)
+            series.append((diff, err, n, 0.3, f"pool {quick_pool} ({n} batches) - exact value",
+                           dict(marker="D", color="k")))
+        for i, (_, _, label) in enumerate(REPLICA_QUANTITIES):
+            ax, cells = axes[i, j], series[0][0][label].index
+            for diff, err, n, offset, what, marker in series:
+                ax.errorbar(np.arange(len(cells)) + offset, diff[label].reindex(cells),
+                            yerr=float(_st.t.ppf(0.975, n - 1)) * err[label].reindex(cells), ls="none", ms=4,
+                            capsize=2, label=what, **marker)
+            ax.axhspan(-NATS_SESOI, NATS_SESOI, color="0.9", zorder=0)
+            ax.axhline(0, color="0.5", lw=0.8)
+            ax.set_xticks(np.arange(len(cells)), [f"ep {e}\nL{l}" for e, l in cells], fontsize=7)
+            ax.set(ylabel="difference (nats)", title=f"{label}, {name}: on common draws")
         axes[0, j].legend(fontsize=6)
     fig.tight_layout()
     return fig
@@ -224,11 +237,7 @@ def replica_claims(panels: dict[str, pd.DataFrame], quick_pool: int, layers=(3, 
             paired, quick_pool, reference))]
         exact = df[df.estimator == "exact"]
         if len(exact):
-            mine, error, n = paired_cells(paired, quick_pool)
-            at = exact.set_index(["epoch", "layer"])
-            diff = mine - pd.concat({label: at[col] for col, _, label in REPLICA_QUANTITIES})
-            error = np.sqrt(error ** 2 + pd.concat({label: at[se] for _, se, label in REPLICA_QUANTITIES}) ** 2)
-            comparisons.append(("its exact value", exact, diff, error, n))
+            comparisons.append(("its exact value", exact, *exact_cells(paired, exact, quick_pool)))
         for what, ref, diff, error, n in comparisons:
             ref = ref.set_index(["epoch", "layer"])
             old = pd.concat({label: few[col] - ref[col] for col, _, label in REPLICA_QUANTITIES})
