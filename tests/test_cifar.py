@@ -44,6 +44,11 @@ def test_configs_carry_the_data_files_hash(monkeypatch):
     assert cfp.lr_batch_configs("smoke")[0] == cfp.terminal_configs("smoke")[0]
     assert cfp.lr_batch_configs("quick")[0] == cfp.terminal_configs("quick")[3]  # All-CNN, seed 0
     assert cfp.initialization_configs("quick")[0] == cfp.lr_batch_configs("quick")[0]
+    # the terminal regime records the collapse ratios; the contrasts' arms do not (they do not read them)
+    assert all(c.collapse for c in cfp.terminal_configs("quick"))
+    arms = cfp.lr_batch_configs("quick")[3:] + cfp.initialization_configs("quick")[3:]
+    assert arms and not any(c.collapse for c in arms)
+    assert [c.model for c in cfp.terminal_configs("quick") if c.augment] == ["allcnn"] * 3
     assert cfp.lr_batch_configs("paper")[0].epochs == cfp.coarse_configs("paper", "cifar10", "allcnn")[0].epochs
 
 

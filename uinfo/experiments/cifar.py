@@ -7,7 +7,9 @@ then a fresh coarse readout). At every measuring epoch the network is frozen (ev
 pooled features of every probed layer are read on the un-augmented test images; decoders for the fine and the
 coarse labels are fitted on one half of them and evaluated on the other, swapped and averaged (the headline). With
 ``train_fitted`` the same decoders are also fitted on un-augmented *training* images and evaluated on the test
-images: the diagnostic of spec 3.6, never the headline.
+images: the diagnostic of spec 3.6, never the headline. With ``collapse`` every measuring epoch also records the
+neural-collapse variability ratios of the penultimate layer (``uinfo.estimators.collapse``) on the test and the
+training-evaluation images: measured on the features already read, it changes nothing else in the records.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from ..engine.phases import Checkpoint, Phase, phase_seed, run_phases, tidy_reco
 from ..engine.probe import decoder_fields, extract, logit_fields
 from ..engine.runs import stored_runs
 from ..engine.training import PRECISIONS, SGDConfig, autocast, steps_per_epoch
+from ..estimators.collapse import collapse_fields
 from ..estimators.usable import cross_fitted_usable_information_batch, usable_information_batch
 from ..models.cifar import CIFAR_MODELS, cifar_model
 from ..store import Store
@@ -76,6 +79,7 @@ class CIFARConfig:
     n_train_eval: int = 2000
     decoder_l2: float | str = "auto"
     data_sha256: str = ""
+    collapse: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "measure_epochs", tuple(int(e) for e in self.measure_epochs))
@@ -100,6 +104,8 @@ class CIFARConfig:
             problems.append(f"pretrain_epochs must be a non-negative integer, got {self.pretrain_epochs!r}")
         if not (self.decoder_l2 == "auto" or (isinstance(self.decoder_l2, (int, float)) and self.decoder_l2 >= 0)):
             problems.append(f"decoder_l2 must be 'auto' or a penalty >= 0, got {self.decoder_l2!r}")
+        if not isinstance(self.collapse, bool):
+            problems.append(f"collapse must be True or False, got {self.collapse!r}")
         if not (isinstance(self.n_train_eval, int) and self.n_train_eval >= 20):
             problems.append(f"n_train_eval must be an integer >= 20, got {self.n_train_eval!r}")
         if isinstance(self.epochs, int) and self.measure_epochs and not (
@@ -201,6 +207,11 @@ class CIFARProbe:
                   data.labels_test[var].cpu()) for layer, var in keys], l2=self.config.decoder_l2)))
         metrics = {**logit_fields("train", train["logits"], data.labels_train_eval[target]),
                    **logit_fields("test", test["logits"], data.labels_test[target])}
+        if self.config.collapse:  # the penultimate layer: the last probed before the logits
+            penultimate = self.layers[-2]
+            for split, features, labels in (("test", test, data.labels_test), ("train", train, data.labels_train_eval)):
+                metrics.update(collapse_fields(split, features[penultimate].cpu().numpy(), labels["fine"].cpu().numpy(),
+                                               labels["coarse"].cpu().numpy()))
         for fit, results in fits:
             for (layer, var), res in zip(keys, results):
                 self.records.append(dict(step=step, epoch=epoch, phase=phase, target=target, layer=layer,

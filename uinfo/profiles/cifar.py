@@ -88,7 +88,9 @@ def lr_batch_configs(profile: str, model: str = "allcnn", dataset: str = "cifar1
     learning rates (batch 128) and batch sizes (baseline lr), every seed."""
     spec, seeds = _profile(profile, seeds)
     base = _contrast_base(profile, spec, dataset, model)
-    settings = [dict()] + [dict(lr=lr) for lr in spec["lrs"]] + [dict(batch_size=b) for b in spec["batch_sizes"]]
+    arm = _arm_of(base)
+    settings = [dict()] + [dict(lr=lr, **arm) for lr in spec["lrs"]] + [dict(batch_size=b, **arm)
+                                                                         for b in spec["batch_sizes"]]
     return [base.replace(seed=s, **change) for change in settings for s in seeds]
 
 
@@ -98,8 +100,15 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
     fine labels, then given a fresh coarse readout and trained exactly like the baseline."""
     spec, seeds = _profile(profile, seeds)
     base = _contrast_base(profile, spec, dataset, model)
-    return [base.replace(seed=s) for s in seeds] + [base.replace(seed=s, pretrain_epochs=spec["pretrain_epochs"])
-                                                    for s in seeds]
+    arm = dict(pretrain_epochs=spec["pretrain_epochs"], **_arm_of(base))
+    return [base.replace(seed=s) for s in seeds] + [base.replace(seed=s, **arm) for s in seeds]
+
+
+def _arm_of(base: CIFARConfig) -> dict:
+    """What a contrast's arms change beside their setting: they do not record the collapse ratios that their
+    terminal-phase baseline records for ``cifar_terminal_phase`` (the contrasts do not read them; the ratios are
+    computed from features already read, so every other record is the same with and without them)."""
+    return dict(collapse=False) if base.collapse else {}
 
 
 
@@ -108,13 +117,14 @@ def initialization_configs(profile: str, model: str = "allcnn", dataset: str = "
 # Fewer training images than quick's other notebooks (10000: a ResNet-18 x0.25 fits them in ~25 epochs, a
 # pilot), no augmentation for the headline (it fits the training set, not augmented copies), dense measuring on
 # 5000 test images (half the probe's cost; the claims' intervals carry the extra noise through the seeds); beside
-# it an augmented arm and fewer training images. On 2 cores (quick) the side arms are one net each, and the
-# augmented arm does not fit the session budget: it runs at smoke (the code path) and at paper.
+# it an augmented arm and fewer training images. On 2 cores (quick) the side arms are one net each: the augmented
+# arm is All-CNN (2x cheaper than ResNet-18), the sizes ResNet-18. Every run of the regime records the penultimate
+# layer's neural-collapse ratios (``collapse``).
 TERMINAL_PROFILES = {
     "smoke": dict(seeds=(0,), models=("allcnn",), n_train=None, n_test=None, sizes=(128,), size_model="allcnn",
                   augmented="allcnn", epochs=3, measure_epochs=(0, 1, 2, 3)),
     "quick": dict(seeds=(0, 1, 2), models=("resnet18", "allcnn"), n_train=10000, n_test=5000, sizes=(2000,),
-                  size_model="resnet18", augmented=None, epochs=40,
+                  size_model="resnet18", augmented="allcnn", epochs=40,
                   measure_epochs=(0, 1, 2, 4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 35, 40)),
     # the full training set and the seed's 160 epochs (for a GPU)
     "paper": dict(seeds=(0, 1, 2), models=("resnet18", "allcnn"), n_train=None, n_test=None, sizes=(10000, 25000),
@@ -126,7 +136,8 @@ def terminal_base(profile: str, model: str, dataset: str = "cifar10", **more) ->
     """The terminal-phase headline run of ``model`` (seed 0): un-augmented, trained past the fit, densely measured,
     with the train-fitted diagnostic; ``more`` changes it (an arm)."""
     spec = profile_spec(TERMINAL_PROFILES, profile)
-    changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True)
+    changes = dict(augment=False, epochs=spec["epochs"], measure_epochs=spec["measure_epochs"], train_fitted=True,
+                   collapse=True)
     config = base_config(profile, dataset, model, **changes)
     sizes = dict(n_train=spec["n_train"] or config.n_train, n_test=spec["n_test"] or config.n_test)
     return config.replace(**{**sizes, **more})

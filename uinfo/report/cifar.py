@@ -387,6 +387,11 @@ def initialization_claims(records: pd.DataFrame) -> list[dict]:
 FITTING = (0.9, TERMINAL)  # the fitting window: checkpoints from the first at 90% training accuracy to the first at 99%
 
 
+# the neural-collapse ratios of the penultimate layer (``uinfo.estimators.collapse``), on test and training images
+COLLAPSE = {"collapse_coarse_test": "coarse, test", "collapse_coarse_train": "coarse, training",
+            "collapse_fine_test": "fine inside coarse, test", "collapse_fine_train": "fine inside coarse, training"}
+
+
 def _arm(row) -> str:
     """The arm of a terminal-phase run: its net, training images and augmentation."""
     return f"{row.model}, {int(row.n_train)} images" + (", augmented" if row.augment else "")
@@ -399,13 +404,16 @@ def _trajectories(records: pd.DataFrame, layer: str = "penultimate", fit: str = 
     chosen = held[held["layer"] == (held["model"].map(PENULTIMATE) if layer == "penultimate" else layer)]
     table = chosen.pivot_table(index=["run", "epoch"], columns="variable", values="bits").reset_index()
     table["excess"] = table["fine"] - table["coarse"]
+    measured = [c for c in COLLAPSE if c in chosen.columns]  # per checkpoint, on the runs that record them
+    if measured:
+        table = table.merge(chosen.drop_duplicates(["run", "epoch"])[["run", "epoch", *measured]], on=["run", "epoch"])
     return chosen, table
 
 
 def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penultimate",
                         fit: str = "heldout") -> pd.DataFrame:
-    """Per run: the mean information of ``variable`` ("fine", "coarse" or "excess" = fine minus coarse) in the
-    penultimate layer (or "logits") over the fitting window (the checkpoints from the first at which the training
+    """Per run: the mean information of ``variable`` ("fine", "coarse" or "excess" = fine minus coarse; or a
+    collapse ratio of ``COLLAPSE``) in the penultimate layer (or "logits") over the fitting window (the checkpoints from the first at which the training
     accuracy reaches 0.9 to the first at which it reaches 0.99; the last checkpoint for a run that never does) and
     over the late window (the
     last 20% of training, ``uinfo.report.stats.LATE``); the epochs the fit starts and ends; the final accuracies and
@@ -435,6 +443,34 @@ def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penu
                          train_accuracy=last.train_accuracy, test_accuracy=last.test_accuracy,
                          train_loss=last.train_loss, test_loss=last.test_loss))
     return pd.DataFrame(rows)
+
+
+def collapse_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Per arm: each neural-collapse ratio (within- over between-class variability of the penultimate features)
+    at initialization, over the fitting window and over the late window, as the geometric mean over seeds (the
+    ratios span orders of magnitude), and the late over fitting ratio per seed (min-max); ``fitted``: every seed
+    reached 99% training accuracy (otherwise its fitting window is its last checkpoint, inside the late window).
+    Arms in the order of the records. Empty where no run records them."""
+    rows = []
+    for column, what in COLLAPSE.items():
+        if column not in records.columns or records[column].isna().all():
+            continue
+        stats = terminal_statistics(records[records[column].notna()], column)
+        for arm, one in stats.groupby("arm", sort=False):
+            change = one["late"] / one["fitting"]
+            rows.append(dict(arm=arm, ratio=what, seeds=len(one), initial=_geomean(one["initial"]),
+                             fitting=_geomean(one["fitting"]), late=_geomean(one["late"]),
+                             late_over_fitting=_geomean(change), lowest=change.min(), highest=change.max(),
+                             fitted=bool((one["reached"] >= TERMINAL).all())))
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    arms = list(dict.fromkeys(_arm(r) for r in records.drop_duplicates("run").itertuples(index=False)))
+    return table.sort_values("arm", key=lambda a: a.map(arms.index), kind="stable").reset_index(drop=True)
+
+
+def _geomean(values: pd.Series) -> float:
+    return float(np.exp(np.log(values.astype(float)).mean()))
 
 
 def _fits(stats: pd.DataFrame, arm: str) -> S.Precondition:
@@ -480,14 +516,16 @@ def terminal_claims(records: pd.DataFrame, headline: list[str], augmented: str |
 def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augmented: str | None, sizes: list[str]):
     """(a) training and test accuracy of the headline nets; (b) fine and coarse, (c) excess information in the
     penultimate layer; (d) fine information in the logits; (e) the fine-information decline (fitting window minus
-    late window) per arm, seeds as dots; (f) fine information, penultimate layer, per number of training images."""
+    late window) per arm, seeds as dots; (f) fine information, penultimate layer, per number of training images;
+    (g, h) the neural-collapse ratios of the headline nets on training (solid) and test (dashed) images, where the
+    runs record them; (i) All-CNN's fine information without and with augmentation."""
     use_style()
     records = records.assign(arm=[_arm(r) for r in records[["model", "n_train", "augment"]].itertuples(index=False)])
     held = records[(records["fit"] == "heldout") & (records["phase"] == "train")]
     pen = penultimate(held)
     arms = [a for a in (*headline, augmented, *sizes) if a]
     colours = dict(zip(arms, plt.cm.tab10(np.arange(len(arms)))))
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    fig, axes = plt.subplots(3, 3, figsize=(15, 12))
     ax = axes[0, 0]
     for arm in headline:
         one = pen[(pen["arm"] == arm) & (pen["variable"] == "coarse")]
@@ -528,7 +566,23 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
         _band(ax, pen[(pen["arm"] == arm) & (pen["variable"] == "fine")], "bits", colours[arm], arm)
     ax.set(ylabel="fine information, penultimate (bits)", title="(f) training-set size")
     ax.legend(fontsize=7)
-    for ax in (axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 0], axes[1, 2]):
+    for ax, kind, title in ((axes[2, 0], "coarse", "(g) collapse of the coarse classes"),
+                            (axes[2, 1], "fine", "(h) fine classes inside each coarse class")):
+        for arm in headline:
+            for split, ls in (("train", "-"), ("test", "--")):
+                column = f"collapse_{kind}_{split}"
+                if column in records.columns and records.loc[records["arm"] == arm, column].notna().any():
+                    _band(ax, _trajectories(records[records["arm"] == arm])[1], column, colours[arm],
+                          f"{arm}: {'training' if split == 'train' else split}", ls)
+        ax.set(yscale="log", ylabel="within- / between-class variability", title=title)
+        ax.legend(fontsize=7)
+    ax = axes[2, 2]
+    allcnn = [a for a in headline if a.startswith("allcnn")]
+    for arm in [*allcnn, augmented] if augmented else allcnn:
+        _band(ax, pen[(pen["arm"] == arm) & (pen["variable"] == "fine")], "bits", colours[arm], arm)
+    ax.set(ylabel="fine information, penultimate (bits)", title="(i) augmentation")
+    ax.legend(fontsize=7)
+    for ax in (*axes[0], axes[1, 0], axes[1, 2], *axes[2]):
         _epoch_axis(ax, held)
     fig.tight_layout()
     return fig
