@@ -37,6 +37,23 @@ def test_calibration_recovers_known_unit_costs_from_setting_medians():
     assert np.allclose(checked.ratio, 1.0, rtol=1e-6)
 
 
+def test_split_runs_fit_each_unit_to_the_seconds_it_is_spent_in():
+    """CIFAR runs record their training and measuring seconds: each unit is fitted to its own part (the least
+    squares on the total alone cannot tell units apart that grow together), set-up spread over both."""
+    configs = list({plan.setting(c): c for c in _smoke_configs() if registry.experiment_of(c).name == "cifar"}.values())
+    configs += [c.replace(n_test=5000, epochs=c.epochs + 2) for c in configs]
+    truth = {"train": 4e-3, "probe": 2e-2}
+    units = [plan.work(c) for c in configs]
+    train = np.array([truth["train"] * u["train"] for u in units])
+    measure = np.array([truth["probe"] * u["probe"] for u in units])
+    timings = pd.DataFrame(dict(experiment="cifar", key=[str(i) for i in range(len(configs))],
+                                seconds=1.1 * (train + measure), config=configs, total_train_seconds=train,
+                                total_measure_seconds=measure))
+    costs = plan.calibrate(timings)["cifar"]
+    assert costs["train"] == pytest.approx(1.1 * truth["train"]) and costs["probe"] == pytest.approx(1.1 * truth["probe"])
+    assert costs["fits"] == pytest.approx(0.0, abs=1e-12)
+
+
 def test_plan_lists_every_notebook_and_says_what_it_costs(tmp_path, capsys):
     assert main(["plan", "--profile", "smoke", "--store-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out

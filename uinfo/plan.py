@@ -112,8 +112,15 @@ def uses_gpu(config) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # calibration: unit costs from the timings of bundle/<profile>
 
+# experiments whose records split their time: each term of ``work`` is fitted to the seconds it is spent in (the
+# CIFAR runs' cumulative training and measuring seconds), so that terms that grow together at `quick` (training and
+# probing both scale with the net) are told apart by what was measured, not by the least-squares fit alone
+SPLIT = {"cifar": {"train": "total_train_seconds", "probe": "total_measure_seconds", "fits": "total_measure_seconds"}}
+
+
 def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> pd.DataFrame:
-    """experiment, key, config (rebuilt), seconds: the runs of ``bundle/<profile>`` at the current code versions."""
+    """experiment, key, config (rebuilt), seconds: the runs of ``bundle/<profile>`` at the current code versions; for
+    the experiments of ``SPLIT``, also the seconds their records split the run's time into."""
     import tarfile
 
     from .report.bundle import current_version
@@ -129,13 +136,17 @@ def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> p
             continue
         with tarfile.open(root / r.archive) as tar:
             meta = json.load(tar.extractfile("meta.json"))
+            split = set(SPLIT.get(r.experiment, {}).values())
+            first = pd.read_csv(tar.extractfile("records.csv"), nrows=1) if split else pd.DataFrame()
         rows.append(dict(experiment=r.experiment, key=r.key, seconds=float(meta["seconds"]),
-                         config=registry.config_from_fields(r.experiment, meta["config"])))
+                         config=registry.config_from_fields(r.experiment, meta["config"]),
+                         **{c: float(first[c].iloc[0]) for c in split if c in first.columns}))
     if not rows:
         raise ValueError(f"{root} holds no run of the current code versions, so it has no timings to read: compute "
                          "the runs (./run_all.sh) and export them (python -m uinfo results export), or check out the "
                          "commit the bundle was made with")
-    return pd.DataFrame(rows, columns=["experiment", "key", "seconds", "config"])
+    split = sorted({c for columns in SPLIT.values() for c in columns.values()})
+    return pd.DataFrame(rows, columns=["experiment", "key", "seconds", "config", *split])
 
 
 def setting(config) -> str:
@@ -150,8 +161,10 @@ def by_setting(timings: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, setting): the median seconds over its seeds (a run that shared its core with
     other work reads several times its seeds' time: the median keeps the setting's cost), and one config."""
     t = timings.assign(setting=[setting(c) for c in timings.config])
+    split = {c: (c, "median") for c in t.columns if c in {v for m in SPLIT.values() for v in m.values()}}
     return (t.groupby(["experiment", "setting"], sort=False)
-            .agg(seconds=("seconds", "median"), runs=("seconds", "size"), config=("config", "first")).reset_index())
+            .agg(seconds=("seconds", "median"), runs=("seconds", "size"), config=("config", "first"), **split)
+            .reset_index())
 
 
 def calibrate(timings: pd.DataFrame) -> dict:
@@ -159,12 +172,27 @@ def calibrate(timings: pd.DataFrame) -> dict:
     counts as much as a long one) over the settings' median times (``by_setting``)."""
     from scipy.optimize import nnls
 
+    def fit(units: pd.DataFrame, seconds: np.ndarray) -> dict:
+        coef, _ = nnls(units.to_numpy() / seconds[:, None], np.ones(len(seconds)))
+        return dict(zip(units.columns, map(float, coef)))
+
     costs = {}
     for experiment, group in by_setting(timings).groupby("experiment"):
         units = pd.DataFrame([work(c) for c in group.config]).fillna(0.0)
-        weights = 1.0 / group.seconds.to_numpy()
-        coef, _ = nnls(units.to_numpy() * weights[:, None], np.ones(len(group)))
-        costs[experiment] = dict(zip(units.columns, map(float, coef)), settings=len(group), runs=int(group.runs.sum()))
+        split = SPLIT.get(experiment, {})
+        if split and all(c in group.columns and group[c].notna().all() for c in split.values()):
+            # each term against the seconds it is spent in; what neither part measures (data loading, set-up) is
+            # spread over the terms in proportion, so that the estimate still adds up to the run's seconds
+            coef = {}
+            for column in dict.fromkeys(split.values()):
+                terms = [t for t, c in split.items() if c == column and t in units.columns]
+                coef.update(fit(units[terms], group[column].to_numpy()))
+            parts = group[list(dict.fromkeys(split.values()))].sum(axis=1).to_numpy()
+            scale = float(np.median(group.seconds.to_numpy() / parts))
+            coef = {t: v * scale for t, v in coef.items()}
+        else:
+            coef = fit(units, group.seconds.to_numpy())
+        costs[experiment] = dict(coef, settings=len(group), runs=int(group.runs.sum()))
     return costs
 
 
