@@ -89,8 +89,8 @@ def lr_batch_configs(profile: str, model: str = "allcnn", dataset: str = "cifar1
     spec, seeds = _profile(profile, seeds)
     base = _contrast_base(profile, spec, dataset, model)
     arm = _arm_of(base)
-    settings = [dict()] + [dict(lr=lr, **arm) for lr in spec["lrs"]] + [dict(batch_size=b, **arm)
-                                                                         for b in spec["batch_sizes"]]
+    settings = ([dict()] + [dict(lr=lr, **arm) for lr in spec["lrs"]]
+                + [dict(batch_size=b, **arm) for b in spec["batch_sizes"]])
     return [base.replace(seed=s, **change) for change in settings for s in seeds]
 
 

@@ -413,10 +413,10 @@ def _trajectories(records: pd.DataFrame, layer: str = "penultimate", fit: str = 
 def terminal_statistics(records: pd.DataFrame, variable: str, layer: str = "penultimate",
                         fit: str = "heldout") -> pd.DataFrame:
     """Per run: the mean information of ``variable`` ("fine", "coarse" or "excess" = fine minus coarse; or a
-    collapse ratio of ``COLLAPSE``) in the penultimate layer (or "logits") over the fitting window (the checkpoints from the first at which the training
-    accuracy reaches 0.9 to the first at which it reaches 0.99; the last checkpoint for a run that never does) and
-    over the late window (the
-    last 20% of training, ``uinfo.report.stats.LATE``); the epochs the fit starts and ends; the final accuracies and
+    collapse ratio of ``COLLAPSE``) in the penultimate layer (or "logits") over the fitting window (the checkpoints
+    from the first at which the training accuracy reaches 0.9 to the first at which it reaches 0.99; the last
+    checkpoint for a run that never does) and over the late window (the last 20% of training,
+    ``uinfo.report.stats.LATE``); the epochs the fit starts and ends; the final accuracies and
     losses. The fitting window is defined by the accuracy, not by the information, so it does not select a peak."""
     chosen, table = _trajectories(records, layer, fit)
     first = chosen.drop_duplicates(["run", "epoch"]).set_index(["run", "epoch"])
