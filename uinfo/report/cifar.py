@@ -566,14 +566,14 @@ def terminal_figure(records: pd.DataFrame, h: dict, headline: list[str], augment
         _band(ax, pen[(pen["arm"] == arm) & (pen["variable"] == "fine")], "bits", colours[arm], arm)
     ax.set(ylabel="fine information, penultimate (bits)", title="(f) training-set size")
     ax.legend(fontsize=7)
+    tables = {arm: _trajectories(records[records["arm"] == arm])[1] for arm in headline}  # with the collapse ratios
     for ax, kind, title in ((axes[2, 0], "coarse", "(g) collapse of the coarse classes"),
                             (axes[2, 1], "fine", "(h) fine classes inside each coarse class")):
-        for arm in headline:
+        for arm, table in tables.items():
             for split, ls in (("train", "-"), ("test", "--")):
                 column = f"collapse_{kind}_{split}"
-                if column in records.columns and records.loc[records["arm"] == arm, column].notna().any():
-                    _band(ax, _trajectories(records[records["arm"] == arm])[1], column, colours[arm],
-                          f"{arm}: {'training' if split == 'train' else split}", ls)
+                if column in table.columns and table[column].notna().any():
+                    _band(ax, table, column, colours[arm], f"{arm}: {'training' if split == 'train' else split}", ls)
         ax.set(yscale="log", ylabel="within- / between-class variability", title=title)
         ax.legend(fontsize=7)
     ax = axes[2, 2]
