@@ -25,7 +25,7 @@ def test_calibration_recovers_known_unit_costs_from_setting_medians():
     """Seconds made from known unit costs, with one seed of a setting slowed 20x (a run that shared its core):
     the fit on the settings' medians recovers the costs, and the check reads ratio 1."""
     configs = [c for c in _smoke_configs() if registry.experiment_of(c).name == "checkerboard"]
-    truth = {"steps": 2e-3, "epochs": 5e-3, "macs": 3e-9, "probe": 1e-5}
+    truth = {"layer_steps": 1e-3, "cell_steps": 4e-3, "epochs": 5e-3, "macs": 3e-9, "probe": 1e-5}
     seconds = [sum(truth[k] * v for k, v in plan.work(c).items()) for c in configs]
     seconds[0] *= 20
     timings = pd.DataFrame(dict(experiment="checkerboard", key=[str(i) for i in range(len(configs))],

@@ -46,10 +46,11 @@ CELL_COST = {"mlp": 1.0, "rnn": 3.0, "gru": 9.0}
 
 
 def _checkerboard_work(c) -> dict:
-    """Steps (per-step overhead: these nets are small), epochs (per-epoch overhead: the seeded permutation of the
-    training set and the schedule's step; what the long runs on few samples and full-batch training spend beside
-    their steps), multiply-adds of the samples seen (what grows with width), and the probe's activations x decoder
-    fits."""
+    """Steps, costed per layer (per-step overhead: these nets are small, so a step's time is its kernels, a few per
+    layer, not its arithmetic): an MLP's linear layers, or a recurrent net's cell (one fused operator over the
+    sequence, its own unit); epochs (per-epoch overhead: the seeded permutation of the training set and the
+    schedule's step; what the long runs on few samples and full-batch training spend beside their steps);
+    multiply-adds of the samples seen (what grows with width); and the probe's activations x decoder fits."""
     n_train = c.n_samples * c.train_fraction
     epochs = c.epochs + c.pretrain_epochs + c.warmup_epochs
     steps = ((c.epochs + c.pretrain_epochs) * math.ceil(n_train / c.batch_size)
@@ -57,7 +58,9 @@ def _checkerboard_work(c) -> dict:
     widths = (4, *c.hidden, 2)
     cell = CELL_COST[c.architecture]
     macs = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * cell
-    return {"steps": steps * cell, "epochs": epochs, "macs": epochs * n_train * macs,
+    recurrent = c.architecture != "mlp"
+    return {"layer_steps": 0.0 if recurrent else steps * (len(c.hidden) + 1),
+            "cell_steps": steps * cell if recurrent else 0.0, "epochs": epochs, "macs": epochs * n_train * macs,
             "probe": c.n_checkpoints * (len(c.hidden) + 1) * c.n_analysis * (1 + sum(c.hidden) / 64)}
 
 
