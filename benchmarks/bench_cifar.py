@@ -12,7 +12,8 @@
    the same run, with the largest difference in bits.
 
 Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-width] [--measuring-only]
-      python benchmarks/bench_cifar.py --candidates   (issue 20: compile, foreach, batch 256, thread layouts)
+      python benchmarks/bench_cifar.py --candidates   (issue 20: compile, foreach, batch 256, oneDNN bf16 math,
+                                                    thread layouts)
       python benchmarks/bench_cifar.py --probe-batches   (issue 20: the probe's forward batch; features identical?)
 """
 from __future__ import annotations
@@ -55,9 +56,14 @@ def training_flops(model, x, y) -> float:
 
 
 def throughput(model_name: str, width: float, numerics: str, steps: int, batch: int = 128, compiled: bool = False,
-               foreach: bool | None = None) -> dict:
+               foreach: bool | None = None, onednn_bf16: bool = False) -> dict:
     """Training images per second, one SGD step at a time (crop + flip included). ``compiled``: the model wrapped in
-    ``torch.compile`` (inductor); ``foreach``: the optimizer's multi-tensor update."""
+    ``torch.compile`` (inductor); ``foreach``: the optimizer's multi-tensor update; ``onednn_bf16``: float32 tensors
+    with oneDNN allowed to compute convolutions and matrix products in bf16 (``torch.backends.mkldnn``'s
+    ``fp32_precision``), no autocast and so no cast kernels."""
+    if onednn_bf16:
+        with _onednn_fp32_precision("bf16"):
+            return throughput(model_name, width, numerics, steps, batch, compiled, foreach)
     precision, channels_last = NUMERICS[numerics]
     config = cf.CIFARConfig(model=model_name, width=width, n_train=2048, n_test=100, precision=precision,
                             channels_last=channels_last, n_train_eval=20)
@@ -91,9 +97,40 @@ def throughput(model_name: str, width: float, numerics: str, steps: int, batch: 
                 gflop_per_image=flops / 1e9, achieved_gflops=flops * batch / seconds / 1e9, warm_up_seconds=warm_up)
 
 
+class _onednn_fp32_precision:
+    """Set oneDNN's float32 math precision for convolutions and matrix products; restore it on exit."""
+
+    def __init__(self, precision: str):
+        self.precision, self.saved = precision, None
+
+    def __enter__(self):
+        backends = (torch.backends.mkldnn.conv, torch.backends.mkldnn.matmul)
+        self.saved = [b.fp32_precision for b in backends]
+        for b in backends:
+            b.fp32_precision = self.precision
+
+    def __exit__(self, *exc):
+        for b, saved in zip((torch.backends.mkldnn.conv, torch.backends.mkldnn.matmul), self.saved):
+            b.fp32_precision = saved
+
+
+def onednn_bf16_effect() -> float:
+    """Largest difference a float32 convolution's output shows when oneDNN is allowed bf16 math: 0 means the
+    setting does nothing on this CPU."""
+    conv = torch.nn.Conv2d(16, 16, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.randn(64, 16, 32, 32, generator=torch.Generator().manual_seed(0)).contiguous(
+        memory_format=torch.channels_last)
+    with torch.no_grad():
+        exact = conv(x)
+        with _onednn_fp32_precision("bf16"):
+            allowed = conv(x)
+    return float((allowed - exact).abs().max())
+
+
 CANDIDATES = {  # issue 20's candidates against the quick setting (bf16 autocast + channels-last, batch 128)
     "baseline": {}, "torch.compile (inductor)": dict(compiled=True), "foreach SGD": dict(foreach=True),
-    "batch 256": dict(batch=256)}
+    "batch 256": dict(batch=256),
+    "float32 + oneDNN bf16 math, no autocast": dict(numerics="float32 channels-last", onednn_bf16=True)}
 
 
 def _one_thread_throughput(args) -> float:
@@ -110,7 +147,8 @@ def candidates(steps: int) -> list[dict]:
     for model_name in ("resnet18", "allcnn"):
         torch.set_num_threads(1)
         for name, options in CANDIDATES.items():
-            row = throughput(model_name, 0.25, "bf16 channels-last", steps, **options)
+            options = dict(options)
+            row = throughput(model_name, 0.25, options.pop("numerics", "bf16 channels-last"), steps, **options)
             rows.append(dict(model=model_name, candidate=name, threads="1 process x 1 thread",
                              images_per_s=row["images_per_s"], warm_up_seconds=row["warm_up_seconds"]))
         torch.set_num_threads(2)
@@ -120,7 +158,7 @@ def candidates(steps: int) -> list[dict]:
             both = pool.map(_one_thread_throughput, [(model_name, 0.25, "bf16 channels-last", steps)] * 2)
         rows.append(dict(model=model_name, candidate="baseline", threads="2 processes x 1 thread (sum)",
                          images_per_s=sum(both)))
-        for row in rows[-6:]:
+        for row in rows[-(len(CANDIDATES) + 2):]:
             print(f"{row['model']} x0.25 {row['candidate']}, {row['threads']}: {row['images_per_s']:.0f} images/s",
                   flush=True)
     return rows
@@ -236,9 +274,13 @@ def main() -> None:
                                            torch=torch.__version__), probe_batches=rows), indent=1))
         return
     if args.candidates:
+        effect = onednn_bf16_effect()
+        print(f"oneDNN bf16 math on float32 tensors changes a convolution's output by {effect:.2g} "
+              f"({'in effect' if effect else 'no effect on this CPU'})", flush=True)
         rows = candidates(args.steps)
         print(json.dumps(dict(machine=dict(platform=platform.platform(), cpus=os.cpu_count(),
-                                           torch=torch.__version__), candidates=rows), indent=1, default=float))
+                                           torch=torch.__version__), onednn_bf16_effect=effect, candidates=rows),
+                         indent=1, default=float))
         return
     peaks = {"float32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s", flush=True)
