@@ -52,6 +52,18 @@ def test_configs_carry_the_data_files_hash(monkeypatch):
     assert cfp.lr_batch_configs("paper")[0].epochs == cfp.coarse_configs("paper", "cifar10", "allcnn")[0].epochs
 
 
+def test_every_seed_has_a_float32_twin_over_its_first_epochs():
+    """The bf16 check is paired within seed: one float32, no-channels-last twin per headline seed, the same run up
+    to the twin's last epoch and measured there."""
+    configs = cfp.notebook_configs("cifar10_allcnn_coarse", "quick")
+    head = [c for c in configs if c.precision == "bf16"]
+    twins = [c for c in configs if c.precision == "float32"]
+    assert [c.seed for c in twins] == [c.seed for c in head] == [0, 1, 2]
+    for h, t in zip(head, twins):
+        assert t == h.replace(precision="float32", channels_last=False, epochs=4,
+                              measure_epochs=tuple(e for e in h.schedule() if e <= 4))
+        assert max(t.measure_epochs) == 4 and 4 in h.schedule()
+
 def test_a_run_records_every_layer_variable_and_epoch():
     config = _tiny(train_fitted=True)
     records = cf.run_cifar(config, device="cpu")

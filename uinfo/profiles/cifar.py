@@ -163,13 +163,14 @@ def notebook_configs(notebook: str, profile: str, seeds=None) -> list[CIFARConfi
     if notebook == "cifar10_resnet18_coarse":  # the headline net also carries the train-fitted diagnostic
         return coarse_configs(profile, "cifar10", "resnet18", seeds, train_fitted=True)
     if notebook == "cifar10_allcnn_coarse":
-        # + the first seed's first epochs in float32 without channels-last (the lr schedule does not depend on the
-        # total epochs, so this is the same run up to there): does bf16 keep the result?
+        # + every seed's first epochs in float32 without channels-last (the lr schedule does not depend on the
+        # total epochs, so each twin is the same run up to there): does bf16 keep the result? One twin per seed, so
+        # the check is a paired interval over seeds, not a single difference
         configs = coarse_configs(profile, "cifar10", "allcnn", seeds)
         spec, _ = _profile(profile, seeds)
         twin = spec["twin_epochs"]
-        return configs + [configs[0].replace(precision="float32", channels_last=False, epochs=twin,
-                                             measure_epochs=tuple(e for e in configs[0].schedule() if e <= twin))]
+        return configs + [c.replace(precision="float32", channels_last=False, epochs=twin,
+                                    measure_epochs=tuple(e for e in c.schedule() if e <= twin)) for c in configs]
     if notebook == "cifar100_coarse":
         spec, _ = _profile(profile, seeds)
         return [c for model in spec["cifar100_models"] for c in coarse_configs(profile, "cifar100", model, seeds)]

@@ -263,7 +263,7 @@ def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
 
 
 def precision_claims(records: pd.DataFrame) -> list[dict]:
-    """bf16 autocast (and channels-last) keep the results: the float32 twins (the first seeds' first epochs) minus
+    """bf16 autocast (and channels-last) keep the results: the float32 twins (every seed's first epochs) minus
     the headline runs of the same seeds at the twins' last epoch, paired; predicts no effect (two-sided, SESOI
     0.05 bits)."""
     main = _headline(records)
