@@ -34,3 +34,14 @@ def test_bad_model_settings():
         cifar_model("vgg", 10)
     with pytest.raises(ValueError, match="width"):
         cifar_model("allcnn", 10, width=0)
+
+
+def test_the_report_and_the_probe_name_the_same_penultimate_layer():
+    """The probe's collapse ratios read ``probe_layers[-2]``; the report reads ``report.cifar.PENULTIMATE``: they
+    must be one layer for every net (the two names live apart so that the report stays out of the code version)."""
+    from uinfo.models.cifar import CIFAR_MODELS
+    from uinfo.report.cifar import PENULTIMATE
+
+    assert set(PENULTIMATE) == set(CIFAR_MODELS)
+    for name, model in CIFAR_MODELS.items():
+        assert model.probe_layers[-2] == PENULTIMATE[name] and model.probe_layers[-1] == "logits", name
