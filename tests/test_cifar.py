@@ -64,6 +64,7 @@ def test_every_seed_has_a_float32_twin_over_its_first_epochs():
                               measure_epochs=tuple(e for e in h.schedule() if e <= 4))
         assert max(t.measure_epochs) == 4 and 4 in h.schedule()
 
+
 def test_a_run_records_every_layer_variable_and_epoch():
     config = _tiny(train_fitted=True)
     records = cf.run_cifar(config, device="cpu")
