@@ -19,6 +19,7 @@ Run:  python benchmarks/bench_cifar.py [--steps 15] [--epochs 3] [--skip-full-wi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -97,21 +98,18 @@ def throughput(model_name: str, width: float, numerics: str, steps: int, batch: 
                 gflop_per_image=flops / 1e9, achieved_gflops=flops * batch / seconds / 1e9, warm_up_seconds=warm_up)
 
 
-class _onednn_fp32_precision:
-    """Set oneDNN's float32 math precision for convolutions and matrix products; restore it on exit."""
-
-    def __init__(self, precision: str):
-        self.precision, self.saved = precision, None
-
-    def __enter__(self):
-        backends = (torch.backends.mkldnn.conv, torch.backends.mkldnn.matmul)
-        self.saved = [b.fp32_precision for b in backends]
-        for b in backends:
-            b.fp32_precision = self.precision
-
-    def __exit__(self, *exc):
-        for b, saved in zip((torch.backends.mkldnn.conv, torch.backends.mkldnn.matmul), self.saved):
-            b.fp32_precision = saved
+@contextlib.contextmanager
+def _onednn_fp32_precision(precision: str):
+    """oneDNN's float32 math precision for convolutions and matrix products set to ``precision``, restored after."""
+    backends = (torch.backends.mkldnn.conv, torch.backends.mkldnn.matmul)
+    saved = [b.fp32_precision for b in backends]
+    for b in backends:
+        b.fp32_precision = precision
+    try:
+        yield
+    finally:
+        for b, value in zip(backends, saved):
+            b.fp32_precision = value
 
 
 def onednn_bf16_effect() -> float:

@@ -121,6 +121,7 @@ def uses_gpu(config) -> bool:
 # CIFAR runs' cumulative training and measuring seconds), so that terms that grow together at `quick` (training and
 # probing both scale with the net) are told apart by what was measured, not by the least-squares fit alone
 SPLIT = {"cifar": {"train": "total_train_seconds", "probe": "total_measure_seconds", "fits": "total_measure_seconds"}}
+SPLIT_COLUMNS = sorted({column for terms in SPLIT.values() for column in terms.values()})
 
 
 def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> pd.DataFrame:
@@ -150,8 +151,7 @@ def bundle_timings(profile: str = "quick", bundle_root: Path | None = None) -> p
         raise ValueError(f"{root} holds no run of the current code versions, so it has no timings to read: compute "
                          "the runs (./run_all.sh) and export them (python -m uinfo results export), or check out the "
                          "commit the bundle was made with")
-    split = sorted({c for columns in SPLIT.values() for c in columns.values()})
-    return pd.DataFrame(rows, columns=["experiment", "key", "seconds", "config", *split])
+    return pd.DataFrame(rows, columns=["experiment", "key", "seconds", "config", *SPLIT_COLUMNS])
 
 
 def setting(config) -> str:
@@ -166,7 +166,7 @@ def by_setting(timings: pd.DataFrame) -> pd.DataFrame:
     """One row per (experiment, setting): the median seconds over its seeds (a run that shared its core with
     other work reads several times its seeds' time: the median keeps the setting's cost), and one config."""
     t = timings.assign(setting=[setting(c) for c in timings.config])
-    split = {c: (c, "median") for c in t.columns if c in {v for m in SPLIT.values() for v in m.values()}}
+    split = {c: (c, "median") for c in t.columns if c in SPLIT_COLUMNS}
     return (t.groupby(["experiment", "setting"], sort=False)
             .agg(seconds=("seconds", "median"), runs=("seconds", "size"), config=("config", "first"), **split)
             .reset_index())
@@ -185,14 +185,15 @@ def calibrate(timings: pd.DataFrame) -> dict:
     for experiment, group in by_setting(timings).groupby("experiment"):
         units = pd.DataFrame([work(c) for c in group.config]).fillna(0.0)
         split = SPLIT.get(experiment, {})
-        if split and all(c in group.columns and group[c].notna().all() for c in split.values()):
+        columns = list(dict.fromkeys(split.values()))
+        if split and all(c in group.columns and group[c].notna().all() for c in columns):
             # each term against the seconds it is spent in; what neither part measures (data loading, set-up) is
             # spread over the terms in proportion, so that the estimate still adds up to the run's seconds
             coef = {}
-            for column in dict.fromkeys(split.values()):
+            for column in columns:
                 terms = [t for t, c in split.items() if c == column and t in units.columns]
                 coef.update(fit(units[terms], group[column].to_numpy()))
-            parts = group[list(dict.fromkeys(split.values()))].sum(axis=1).to_numpy()
+            parts = group[columns].sum(axis=1).to_numpy()
             scale = float(np.median(group.seconds.to_numpy() / parts))
             coef = {t: v * scale for t, v in coef.items()}
         else:
