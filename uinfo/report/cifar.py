@@ -147,18 +147,24 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
         ax.legend(fontsize=7)
     elif extra == "precision":
         ax = axes[4]
-        twin = records[~_is_headline(records)]
-        first = twin["seed"].min()
-        for one, ls in ((main, "-"), (twin, "--")):
-            one = penultimate(one[one["seed"] == first])
-            label = _numerics(one["precision"].iloc[0], one["channels_last"].iloc[0])
-            for var in ("fine", "coarse"):
-                o = one[one["variable"] == var].sort_values("epoch")
-                ax.plot(o["epoch"], o["bits"], ls=ls, color=VARIABLE_COLOURS[var], label=f"{var}, {label}")
-        ax.set(ylabel="bits", title=f"(e) seed {first}: the same run in two numerics")
+        epoch, label, other = _twin_numerics(records)
+        markers = "os^DvP*X"
+        for x, var in enumerate(("fine", "coarse")):
+            twin, head = _twin_pairs(records, var)
+            diff = twin - head
+            for i, (seed, d) in enumerate(diff.items()):  # side by side, a marker per seed
+                ax.scatter(x + 0.15 * (i - (len(diff) - 1) / 2), d, color=VARIABLE_COLOURS[var], zorder=3,
+                           marker=markers[i % len(markers)], label=f"seed {seed}" if x == 0 else None)
+        ax.axhspan(-BITS_SESOI, BITS_SESOI, color="gray", alpha=0.15, lw=0, label=f"±{BITS_SESOI} bits (SESOI)")
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set(xticks=[0, 1], xticklabels=["fine", "coarse"], xlim=(-0.6, 1.6),
+               ylabel=f"{other} minus {label} (bits)",
+               title=f"(e) the same seed in two numerics, epoch {epoch:g}")
         ax.legend(fontsize=7)
-    for ax in axes:
+    for ax in axes[:4]:
         _epoch_axis(ax, records)
+    if extra == "train_fitted":
+        _epoch_axis(axes[4], records)
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig
@@ -262,25 +268,37 @@ def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
                              f"accuracy {held['test_accuracy'].mean():.3f}")]
 
 
+def _twin_numerics(records: pd.DataFrame) -> tuple:
+    """The float32 twins' last epoch (the one they are measured at), and the headline's and the twins' numerics."""
+    main, twin = _headline(records), records[~_is_headline(records)]
+    return (twin["epoch"].max(), _numerics(main["precision"].iloc[0], main["channels_last"].iloc[0]),
+            _numerics(twin["precision"].iloc[0], twin["channels_last"].iloc[0]))
+
+
+def _twin_pairs(records: pd.DataFrame, variable: str) -> tuple:
+    """``variable``'s information in the penultimate layer at the twins' last epoch: the twins' and the headline
+    runs' of the same seeds, each a Series by seed."""
+    epoch = _twin_numerics(records)[0]
+
+    def at_epoch(df):
+        df = penultimate(df)
+        return df[(df["variable"] == variable) & (df["epoch"] == epoch)].set_index("seed")["bits"]
+    twin = at_epoch(records[~_is_headline(records)])
+    return twin, at_epoch(_headline(records)).loc[twin.index]
+
+
 def precision_claims(records: pd.DataFrame) -> list[dict]:
-    """bf16 autocast (and channels-last) keep the results: the float32 twins (every seed's first epochs) minus
-    the headline runs of the same seeds at the twins' last epoch, paired; predicts no effect (two-sided, SESOI
-    0.05 bits)."""
-    main = _headline(records)
-    twin = records[~_is_headline(records)]
-    epoch = twin["epoch"].max()
-    label = _numerics(main["precision"].iloc[0], main["channels_last"].iloc[0])
-    other = _numerics(twin["precision"].iloc[0], twin["channels_last"].iloc[0])
+    """bf16 autocast (and channels-last) keep the results: the float32 twins (every seed's first epochs, measured
+    at their last) minus the headline runs of the same seeds at that epoch, paired; predicts no effect (two-sided,
+    SESOI 0.05 bits)."""
+    epoch, label, other = _twin_numerics(records)
     rows = []
     for var in ("fine", "coarse"):
-        head = penultimate(main)
-        head = head[(head["variable"] == var) & (head["epoch"] == epoch)].set_index("seed")["bits"]
-        t = penultimate(twin)
-        t = t[(t["variable"] == var) & (t["epoch"] == epoch)].set_index("seed")["bits"]
+        twin, head = _twin_pairs(records, var)
         rows.append(S.verdict(f"(ours) {label} keeps the result: {var} information at epoch {epoch:g}",
-                              f"{other} minus {label}, same seed (bits)", S.paired_interval(t, head.loc[t.index]),
+                              f"{other} minus {label}, same seed (bits)", S.paired_interval(twin, head),
                               BITS_SESOI, "bits", direction=0, predicts="no effect",
-                              detail=f"{len(t)} twin(s); seed spread (s.d.) of the {label} runs at epoch {epoch:g}: "
+                              detail=f"{len(twin)} twin(s); seed spread (s.d.) of the {label} runs at epoch {epoch:g}: "
                                      f"{head.std(ddof=1):.3f} bits"))
     return rows
 
