@@ -201,12 +201,19 @@ def test_cifar_precision_twins_are_set_apart_and_compared_at_their_last_epoch():
     twin = _cifar(lambda e: 1.0 + 0.01 * e, lambda e: 0.3, 0.8, seeds=2, epochs=(0, 1, 2)).assign(
         precision="float32", channels_last=False)
     records = pd.concat([main, twin], ignore_index=True)
-    assert set(cfig._headline(records)["precision"]) == {"bf16"}
+    assert set(cfig.headline(records)["precision"]) == {"bf16"}
     fine, coarse = cfig.precision_claims(records)
     assert fine["outcome"] == coarse["outcome"] == "reproduced" and fine["predicts"] == "no effect"
     assert "epoch 2" in fine["claim"] and "float32 minus bf16, channels-last" in fine["statistic"]
     off = pd.concat([main, twin.assign(bits=twin["bits"] + 0.3)], ignore_index=True)
     assert cfig.precision_claims(off)[0]["outcome"] == "contradicted"
+    # the notebook's table: every twin's seed, both numerics and the difference the claim tests
+    fine_off = twin.assign(bits=twin["bits"] + 0.3 * (twin["variable"] == "fine"))
+    table = cfig.precision_table(pd.concat([main, fine_off], ignore_index=True))
+    assert list(table.index) == [0, 1] and table.index.name == "seed (epoch 2)"
+    assert table["fine, difference"].tolist() == pytest.approx([0.3, 0.3])
+    assert table["coarse, difference"].tolist() == pytest.approx([0.0, 0.0])
+    assert (table["fine, float32"] - table["fine, bf16, channels-last"]).tolist() == pytest.approx([0.3, 0.3])
 
 
 def _neuron(exact, sp_bias=0.0, seeds=3):

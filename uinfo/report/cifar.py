@@ -52,7 +52,8 @@ def _is_headline(records: pd.DataFrame) -> pd.Series:
     return (records["precision"] == first.precision) & (records["channels_last"] == first.channels_last)
 
 
-def _headline(records: pd.DataFrame) -> pd.DataFrame:
+def headline(records: pd.DataFrame) -> pd.DataFrame:
+    """The runs in the profile's own numerics: without the float32 twins of the precision check."""
     return records[_is_headline(records)]
 
 
@@ -113,7 +114,7 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
     use_style()
     panels = 5 if extra else 4
     fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.9))
-    main = _headline(records)
+    main = headline(records)
     pen = penultimate(main)
     ax = axes[0]
     for var in ("fine", "coarse"):
@@ -228,7 +229,7 @@ def coarse_claims(records: pd.DataFrame, h: dict) -> list[dict]:
     is higher in the early window than in the late one (SESOI 0.05 bits) and ends near H(coarse) (within 10% of
     it, two-sided), testable only once the network fits its training set; coarse information rises from
     initialization to the late window (SESOI 0.05 bits)."""
-    main = _headline(records)
+    main = headline(records)
     fine, coarse = trajectory_statistics(main, "fine"), trajectory_statistics(main, "coarse")
     terminal = _terminal(fine)
     early_peak = (fine["peak_epoch"] < fine["final_epoch"]).mean()
@@ -257,7 +258,7 @@ def coarse_claims(records: pd.DataFrame, h: dict) -> list[dict]:
 def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
     """The train-fitted decoders (spec 3.6): do they report less coarse information than the held-out ones at the
     end of training (the pilot's collapse)? Late window, paired within run."""
-    main = _headline(records)  # without a float32 twin, which would be a second run of its seed
+    main = headline(records)  # without a float32 twin, which would be a second run of its seed
     held = trajectory_statistics(main, "coarse")
     fitted = trajectory_statistics(main, "coarse", fit="train_fitted")
     return [S.verdict("(diagnostic, ours) decoders fitted on the network's training images under-report coarse "
@@ -270,7 +271,7 @@ def diagnostic_claims(records: pd.DataFrame) -> list[dict]:
 
 def _twin_numerics(records: pd.DataFrame) -> tuple:
     """The float32 twins' last epoch (the one they are measured at), and the headline's and the twins' numerics."""
-    main, twin = _headline(records), records[~_is_headline(records)]
+    main, twin = headline(records), records[~_is_headline(records)]
     return (twin["epoch"].max(), _numerics(main["precision"].iloc[0], main["channels_last"].iloc[0]),
             _numerics(twin["precision"].iloc[0], twin["channels_last"].iloc[0]))
 
@@ -284,7 +285,7 @@ def _twin_pairs(records: pd.DataFrame, variable: str) -> tuple:
         df = penultimate(df)
         return df[(df["variable"] == variable) & (df["epoch"] == epoch)].set_index("seed")["bits"]
     twin = at_epoch(records[~_is_headline(records)])
-    return twin, at_epoch(_headline(records)).loc[twin.index]
+    return twin, at_epoch(headline(records)).loc[twin.index]
 
 
 def precision_claims(records: pd.DataFrame) -> list[dict]:
@@ -301,6 +302,17 @@ def precision_claims(records: pd.DataFrame) -> list[dict]:
                               detail=f"{len(twin)} twin(s); seed spread (s.d.) of the {label} runs at epoch {epoch:g}: "
                                      f"{head.std(ddof=1):.3f} bits"))
     return rows
+
+
+def precision_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, the penultimate layer's fine and coarse information at the twins' last epoch in both numerics and
+    their difference (what ``precision_claims`` tests)."""
+    epoch, label, other = _twin_numerics(records)
+    columns = {}
+    for var in ("fine", "coarse"):
+        twin, head = _twin_pairs(records, var)
+        columns.update({f"{var}, {label}": head, f"{var}, {other}": twin, f"{var}, difference": twin - head})
+    return pd.DataFrame(columns).rename_axis(f"seed (epoch {epoch:g})")
 
 
 def _reaches(stats: pd.DataFrame, what: str = "every arm") -> S.Precondition:
@@ -331,7 +343,7 @@ def lr_batch_claims(records: pd.DataFrame, base_lr: float, base_batch: int) -> l
     and at matched training accuracy (each run's fitting window, testable where both reach 99%). A larger batch at
     equal epochs takes fewer steps: that contrast is confounded by steps, and the row says so."""
     stats = trajectory_statistics(records, "fine")
-    matched = terminal_statistics(_headline(records), "fine")
+    matched = terminal_statistics(headline(records), "fine")
     # (column swept, column held, base value, held value, claim, label, +1 when a larger value keeps more)
     axes = (("lr", "batch_size", base_lr, base_batch, "a higher learning rate ends with less fine information",
              "lr {:g}", -1),
