@@ -130,3 +130,19 @@ def test_real_notebook_stops_on_a_misspelt_parameter_before_any_compute(tmp_path
     assert failed == 1
     assert "unknown notebook parameter(s) ['profle']" in capsys.readouterr().out
     assert not (tmp_path / "store").exists()  # nothing was trained or stored
+
+
+def test_a_saved_figure_is_the_same_bytes_each_time(tmp_path):
+    """The PDF carries no creation date: re-running a notebook does not change a committed figure."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from uinfo.report.style import save
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    first = [p.read_bytes() for p in save(fig, "line", tmp_path / "a")]
+    second = [p.read_bytes() for p in save(fig, "line", tmp_path / "b")]
+    plt.close(fig)
+    assert first == second and b"CreationDate" not in first[0]

@@ -53,10 +53,11 @@ def symlog_epochs(ax, first_epoch: float) -> None:
 
 
 def save(fig, name: str, figures_dir) -> list[Path]:
-    """Save ``figures_dir/name.pdf`` and ``.png``; returns both paths."""
+    """Save ``figures_dir/name.pdf`` and ``.png``; returns both paths. The PDF carries no creation date, so the
+    same figure is the same bytes (re-running a notebook does not change a committed PDF)."""
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
     paths = [figures_dir / f"{name}.{ext}" for ext in ("pdf", "png")]
     for p in paths:
-        fig.savefig(p, bbox_inches="tight")
+        fig.savefig(p, bbox_inches="tight", metadata={"CreationDate": None} if p.suffix == ".pdf" else None)
     return paths
