@@ -151,7 +151,7 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
         epoch, label, other = _twin_numerics(records)
         markers = "os^DvP*X"
         for x, var in enumerate(("fine", "coarse")):
-            twin, head = _twin_pairs(records, var)
+            twin, head = _twin_pairs(records, var, epoch)
             diff = twin - head
             for i, (seed, d) in enumerate(diff.items()):  # side by side, a marker per seed
                 ax.scatter(x + 0.15 * (i - (len(diff) - 1) / 2), d, color=VARIABLE_COLOURS[var], zorder=3,
@@ -162,10 +162,8 @@ def coarse_figure(records: pd.DataFrame, h: dict, title: str, extra: str | None 
                ylabel=f"{other} minus {label} (bits)",
                title=f"(e) the same seed in two numerics, epoch {epoch:g}")
         ax.legend(fontsize=7)
-    for ax in axes[:4]:
+    for ax in axes[:4] if extra == "precision" else axes:  # the precision panel's x axis is the variable
         _epoch_axis(ax, records)
-    if extra == "train_fitted":
-        _epoch_axis(axes[4], records)
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig
@@ -276,10 +274,9 @@ def _twin_numerics(records: pd.DataFrame) -> tuple:
             _numerics(twin["precision"].iloc[0], twin["channels_last"].iloc[0]))
 
 
-def _twin_pairs(records: pd.DataFrame, variable: str) -> tuple:
-    """``variable``'s information in the penultimate layer at the twins' last epoch: the twins' and the headline
-    runs' of the same seeds, each a Series by seed."""
-    epoch = _twin_numerics(records)[0]
+def _twin_pairs(records: pd.DataFrame, variable: str, epoch: float) -> tuple:
+    """``variable``'s information in the penultimate layer at ``epoch`` (the twins' last, from ``_twin_numerics``):
+    the twins' and the headline runs' of the same seeds, each a Series by seed."""
 
     def at_epoch(df):
         df = penultimate(df)
@@ -295,7 +292,7 @@ def precision_claims(records: pd.DataFrame) -> list[dict]:
     epoch, label, other = _twin_numerics(records)
     rows = []
     for var in ("fine", "coarse"):
-        twin, head = _twin_pairs(records, var)
+        twin, head = _twin_pairs(records, var, epoch)
         rows.append(S.verdict(f"(ours) {label} keeps the result: {var} information at epoch {epoch:g}",
                               f"{other} minus {label}, same seed (bits)", S.paired_interval(twin, head),
                               BITS_SESOI, "bits", direction=0, predicts="no effect",
@@ -310,7 +307,7 @@ def precision_table(records: pd.DataFrame) -> pd.DataFrame:
     epoch, label, other = _twin_numerics(records)
     columns = {}
     for var in ("fine", "coarse"):
-        twin, head = _twin_pairs(records, var)
+        twin, head = _twin_pairs(records, var, epoch)
         columns.update({f"{var}, {label}": head, f"{var}, {other}": twin, f"{var}, difference": twin - head})
     return pd.DataFrame(columns).rename_axis(f"seed (epoch {epoch:g})")
 
